@@ -1,0 +1,35 @@
+# Two commands do all the set-up on a fresh machine:  make run  and  make test
+VENV ?= .venv
+PY := $(VENV)/bin/python
+TORCH ?= torch==2.13.0
+
+.PHONY: install run model test lint bench clean
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet "$(TORCH)"
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install  ## serve the chat on http://127.0.0.1:7860 (trains the default model on first start)
+	$(PY) app.py $(ARGS)
+
+model: install  ## (re)train the default model from assets/ into data/models
+	HF_HUB_OFFLINE=1 $(PY) -m chatbot --train
+
+lint: install
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+test: install lint  ## ruff, then the test suite (offline)
+	HF_HUB_OFFLINE=1 $(PY) -m pytest
+
+bench: install  ## the benchmarks (minutes each)
+	HF_HUB_OFFLINE=1 $(PY) benchmarks/intent_accuracy.py
+	HF_HUB_OFFLINE=1 $(PY) benchmarks/latency.py
+
+clean:
+	rm -rf $(VENV) data runs .pytest_cache .ruff_cache

@@ -1,0 +1,67 @@
+"""Getting the serving model and FAQ index: load them from the data folder, or make them.
+
+First start: the intent classifier is trained from ``assets/intents.yaml`` (with progress) and
+registered; the FAQ is embedded and indexed. Later starts load both from the data folder.
+The FAQ index is cached per FAQ content and embedder, so changing either builds a new one
+instead of loading a mismatched index.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from chatbot.settings import Settings
+from finetune import IntentClassifier, ModelMismatchError, Registry, TrainingArgs, load_examples, train
+from retrieval import Encoder, FaqIndex, IndexMismatchError, faq_hash, load_faq
+
+log = logging.getLogger(__name__)
+Progress = Callable[[float, str], None]
+
+
+def models_registry(settings: Settings) -> Registry:
+    return Registry(settings.data_path / "models")
+
+
+def train_default_model(settings: Settings, progress: Progress | None = None, show_progress: bool = True) -> Path:
+    """Trains a version on the assets' intents, registers and activates it."""
+    registry = models_registry(settings)
+    examples = load_examples(Path(settings.assets_dir) / "intents.yaml")
+    name = registry.new_version_name()
+    args = TrainingArgs(base_model=settings.model, device=settings.device)
+    train(examples, args, out_dir=registry.root / name, progress=progress, show_progress=show_progress)
+    registry.activate(name)
+    return registry.root / name
+
+
+def ensure_classifier(
+    settings: Settings, progress: Progress | None = None, show_progress: bool = True
+) -> IntentClassifier:
+    """The serving classifier; trains the default one when none fits the configured model."""
+    registry = models_registry(settings)
+    current = registry.current()
+    if current is not None:
+        try:
+            return IntentClassifier.load(current, base_model=settings.model, device=settings.device)
+        except ModelMismatchError as exc:
+            log.warning("the serving version cannot be used (%s); training a new one", exc)
+    log.info("no trained model for this base model yet: training the default bot from %s", settings.assets_dir)
+    path = train_default_model(settings, progress, show_progress)
+    return IntentClassifier.load(path, base_model=settings.model, device=settings.device)
+
+
+def ensure_faq_index(settings: Settings, encoder: Encoder, show_progress: bool = True) -> FaqIndex:
+    """The index of the configured FAQ file, loaded from cache or built and cached."""
+    entries = load_faq(settings.faq_path)
+    factory = re.sub(r"[^A-Za-z0-9]+", "_", settings.index_factory)
+    folder = settings.data_path / "faq" / f"index-{faq_hash(entries)}-{encoder.fingerprint}-{factory}"
+    if (folder / "meta.json").is_file():
+        try:
+            return FaqIndex.load(folder, encoder)
+        except (IndexMismatchError, OSError, RuntimeError) as exc:
+            log.warning("rebuilding the FAQ index: %s", exc)
+    index = FaqIndex.build(entries, encoder, settings.index_factory, show_progress=show_progress)
+    index.save(folder)
+    return index

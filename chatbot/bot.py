@@ -1,0 +1,220 @@
+"""The bot: one turn in, one reply out, with a trace of how it decided.
+
+Routing (DESIGN.md): the intent classifier runs first. A confident intent is answered by its
+handler (a template, the FAQ, or a handoff to a person); an intent that needs a slot asks for
+it and takes the answer next turn. An unsure classifier falls back to FAQ search; an unsure
+FAQ search asks a clarifying question with the closest candidates; nothing close gives a
+polite fallback, and repeated fallbacks offer a person.
+
+Not here (later issues): conversation logs, entity normalisation, out-of-scope detection
+beyond the confidence threshold, frustration detection.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from chatbot.domain import Domain, Intent, Slot
+from chatbot.guard import clean_text
+from chatbot.settings import Settings
+from finetune import IntentClassifier, Prediction
+from retrieval import Encoder, FaqHit, FaqIndex
+
+HANDOFF_SUGGESTION = "Talk to a person"
+
+
+@dataclass
+class Reply:
+    text: str
+    route: str  # template | faq | handoff | ask_slot | clarify | fallback | empty
+    intent: str | None
+    confidence: float
+    suggestions: list[str] = field(default_factory=list)
+    sources: list[dict] = field(default_factory=list)
+    trace: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass
+class PendingSlot:
+    intent: Intent
+    slot: Slot
+    retries: int = 0
+
+
+@dataclass
+class Session:
+    """What the bot remembers of one conversation (in memory)."""
+
+    id: str
+    history: list[tuple[str, str]] = field(default_factory=list)
+    slots: dict[str, str] = field(default_factory=dict)
+    pending: PendingSlot | None = None
+    fallbacks: int = 0
+    offered_handoff: bool = False
+    handed_off: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+
+class Bot:
+    def __init__(self, settings: Settings, domain: Domain, classifier: IntentClassifier, faq: FaqIndex):
+        missing = sorted(set(classifier.labels) - set(domain.intents))
+        if missing:
+            raise ValueError(f"the model knows intents that intents.yaml does not define: {missing}")
+        self.settings = settings
+        self.domain = domain
+        self.classifier = classifier
+        self.faq = faq
+        self._sessions: OrderedDict[str, Session] = OrderedDict()
+        self._sessions_lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None, progress=None, show_progress: bool = True) -> Bot:
+        """Loads the serving model and FAQ (training and indexing them on first start)."""
+        from chatbot.artifacts import ensure_classifier, ensure_faq_index
+
+        settings = settings or Settings.load()
+        domain = Domain.load(settings.assets_dir)
+        classifier = ensure_classifier(settings, progress, show_progress)
+        encoder = Encoder(settings.model, device=settings.device)
+        faq = ensure_faq_index(settings, encoder, show_progress)
+        return cls(settings, domain, classifier, faq)
+
+    @property
+    def intent_threshold(self) -> float:
+        configured = self.settings.intent_threshold
+        return self.classifier.threshold if configured is None else configured
+
+    # -- sessions -------------------------------------------------------------------------
+    def session(self, session_id: str | None = None) -> Session:
+        """The session with this id (created if new); the least recently used are dropped."""
+        session_id = session_id or uuid.uuid4().hex
+        with self._sessions_lock:
+            session = self._sessions.pop(session_id, None) or Session(session_id)
+            self._sessions[session_id] = session
+            while len(self._sessions) > self.settings.max_sessions:
+                self._sessions.popitem(last=False)
+        return session
+
+    # -- one turn -------------------------------------------------------------------------
+    def reply(self, session: Session | str | None, text: object) -> Reply:
+        """Answers one customer message. Never raises for any text; TypeError for non-text."""
+        started = time.perf_counter()
+        session = session if isinstance(session, Session) else self.session(session)
+        message, truncated = clean_text(text, self.settings.max_input_chars)
+        trace: dict = {"truncated": truncated, "ms": {}}
+        with session.lock:
+            if not message:
+                reply = Reply(self.domain.render("empty_input"), "empty", None, 0.0)
+            else:
+                reply = self._route(session, message, trace)
+            session.history += [("user", message), ("bot", reply.text)]
+            session.fallbacks = session.fallbacks + 1 if reply.route == "fallback" else 0
+        trace.update(intent=reply.intent, confidence=round(reply.confidence, 4), route=reply.route)
+        trace["ms"]["total"] = round(1000 * (time.perf_counter() - started), 2)
+        reply.trace = trace
+        return reply
+
+    def _route(self, session: Session, message: str, trace: dict) -> Reply:
+        t = time.perf_counter()
+        prediction = self.classifier.predict([message])[0]
+        trace["ms"]["classify"] = round(1000 * (time.perf_counter() - t), 2)
+        entities = self.domain.extract(message)
+        trace.update(entities=sorted(entities), threshold=round(self.intent_threshold, 4))
+        confident = prediction.confidence >= self.intent_threshold
+        intent = self.domain.intents.get(prediction.intent) if confident else None
+
+        if session.pending is not None:
+            reply = self._continue_slot(session, prediction, intent, entities)
+            if reply is not None:
+                return reply
+        if session.offered_handoff and intent is not None and intent.name in ("affirm", "deny"):
+            session.offered_handoff = False
+            if intent.name == "affirm":
+                return self._handoff(session, self.domain.intents.get("human_handoff"), prediction)
+        session.offered_handoff = False
+        if intent is None:
+            return self._search_faq(session, message, prediction, trace)
+        if intent.handler == "handoff":
+            return self._handoff(session, intent, prediction)
+        if intent.handler == "faq":
+            return self._search_faq(session, message, prediction, trace, intent=intent)
+        return self._template(session, intent, prediction, entities)
+
+    def _template(self, session: Session, intent: Intent, prediction: Prediction, entities: dict[str, str]) -> Reply:
+        for slot in intent.slots:
+            if slot.entity in entities:
+                session.slots[slot.name] = entities[slot.entity]
+        for slot in intent.slots:
+            if slot.name not in session.slots:
+                session.pending = PendingSlot(intent, slot)
+                return Reply(slot.prompt, "ask_slot", intent.name, prediction.confidence)
+        text = self.domain.render(intent.template, session.slots)
+        return Reply(text, "template", intent.name, prediction.confidence)
+
+    def _continue_slot(self, session: Session, prediction: Prediction, intent: Intent | None, entities) -> Reply | None:
+        """The previous turn asked for a slot: take it, re-ask, or let the customer move on."""
+        pending = session.pending
+        if pending.slot.entity in entities:
+            session.pending = None
+            return self._template(session, pending.intent, prediction, entities)
+        if intent is not None and intent.name not in (pending.intent.name, "affirm", "deny"):
+            session.pending = None  # a new, clear request: follow the customer
+            return None
+        if pending.retries < self.settings.slot_retries:
+            pending.retries += 1
+            description = pending.slot.name.replace("_", " ")
+            text = f"Sorry, I couldn't find a valid {description} in that. {pending.slot.prompt}"
+            return Reply(text, "ask_slot", pending.intent.name, prediction.confidence)
+        session.pending = None
+        session.offered_handoff = True
+        text = f"I still don't have the {pending.slot.name.replace('_', ' ')}, so I can't look this up. Would you like to talk to a person?"
+        return Reply(text, "fallback", pending.intent.name, prediction.confidence, [HANDOFF_SUGGESTION])
+
+    def _handoff(self, session: Session, intent: Intent | None, prediction: Prediction) -> Reply:
+        session.handed_off = True
+        template = intent.template if intent is not None and intent.template else "human_handoff"
+        name = intent.name if intent is not None else "human_handoff"
+        return Reply(self.domain.render(template, session.slots), "handoff", name, prediction.confidence)
+
+    def _search_faq(
+        self, session: Session, message: str, prediction: Prediction, trace: dict, intent: Intent | None = None
+    ) -> Reply:
+        t = time.perf_counter()
+        hits = self.faq.search(message, k=self.settings.suggestions + 2)
+        trace["ms"]["faq"] = round(1000 * (time.perf_counter() - t), 2)
+        settings = self.settings
+        top = hits[0] if hits else None
+        if top is not None:
+            trace.update(faq_id=top.faq_id, faq_score=top.score, faq_exact=top.exact)
+        if top is not None and (top.score >= settings.faq_answer_threshold or top.exact):
+            related = [h.question for h in hits[1:] if h.score >= settings.faq_suggest_threshold][:2]
+            name = intent.name if intent is not None else prediction.intent
+            return Reply(top.answer, "faq", name, prediction.confidence, related, [_source(top)])
+
+        candidates = [h.question for h in hits if h.score >= settings.faq_suggest_threshold]
+        sources = [_source(h) for h in hits if h.score >= settings.faq_suggest_threshold]
+        for name, probability in prediction.ranking:
+            candidate = self.domain.intents.get(name)
+            if candidate is not None and candidate.suggestion and probability >= 0.5 * self.intent_threshold:
+                candidates.insert(0, candidate.suggestion)
+        candidates = list(dict.fromkeys(candidates))[: settings.suggestions]
+        if candidates:
+            return Reply(
+                self.domain.render("clarify"), "clarify", prediction.intent, prediction.confidence, candidates, sources
+            )
+        if session.fallbacks + 1 >= settings.fallbacks_before_handoff:
+            session.offered_handoff = True
+            text = self.domain.render("fallback") + " Would you like to talk to a person from our team?"
+            return Reply(text, "fallback", None, prediction.confidence, [HANDOFF_SUGGESTION])
+        return Reply(self.domain.render("fallback"), "fallback", None, prediction.confidence)
+
+
+def _source(hit: FaqHit) -> dict:
+    return {"faq_id": hit.faq_id, "question": hit.question, "score": hit.score, "exact": hit.exact}

@@ -1,0 +1,117 @@
+"""One typed settings object for the whole bot, from a TOML file and the environment.
+
+Precedence: defaults < ``chatbot.toml`` (or the file named by ``CHATBOT_CONFIG``) < environment
+variables ``CHATBOT_<FIELD>`` (``CHATBOT_MODEL``, ``CHATBOT_DATA_DIR``, ...). Unknown keys are
+an error, so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ENV_PREFIX = "CHATBOT_"
+
+
+class SettingsError(ValueError):
+    pass
+
+
+@dataclass
+class Settings:
+    # where things live
+    model: str | None = None  # local model folder for the encoder and classifier; None = bundled MiniLM
+    data_dir: str = "data"  # models, FAQ indexes, logs (created on first start)
+    assets_dir: str = str(PROJECT_ROOT / "assets")  # intents.yaml, templates.yaml, faq.csv
+    faq_file: str | None = None  # the FAQ to serve; None = <assets_dir>/faq.csv
+    device: str = "auto"  # auto (CUDA when present), cpu, cuda
+
+    # routing thresholds
+    intent_threshold: float | None = None  # None = the threshold calibrated at training time
+    faq_answer_threshold: float = 0.55  # cosine similarity to answer from the FAQ directly
+    faq_suggest_threshold: float = 0.35  # cosine similarity to offer an entry as a suggestion
+    suggestions: int = 3  # candidates offered by a clarifying question
+
+    # conversation
+    max_input_chars: int = 1000  # longer messages are cut (with a note in the trace)
+    slot_retries: int = 2  # times the bot re-asks for a missing slot before moving on
+    fallbacks_before_handoff: int = 2  # consecutive misunderstandings before offering a person
+    max_sessions: int = 10_000  # sessions kept in memory (least recently used dropped)
+
+    # retrieval
+    index_factory: str = "Flat"  # FAISS factory string; "HNSW32,Flat" for very large FAQs
+
+    # serving
+    host: str = "127.0.0.1"
+    port: int = 7860
+
+    def __post_init__(self) -> None:
+        problems = []
+        for name in ("faq_answer_threshold", "faq_suggest_threshold"):
+            if not -1.0 <= getattr(self, name) <= 1.0:
+                problems.append(f"{name}={getattr(self, name)!r} (a cosine similarity, -1 to 1)")
+        if self.intent_threshold is not None and not 0.0 <= self.intent_threshold <= 1.0:
+            problems.append(f"intent_threshold={self.intent_threshold!r} (a probability, 0 to 1)")
+        for name in ("max_input_chars", "max_sessions", "suggestions"):
+            if getattr(self, name) < 1:
+                problems.append(f"{name}={getattr(self, name)!r} (must be at least 1)")
+        if not 0 < self.port < 65536:
+            problems.append(f"port={self.port!r}")
+        if problems:
+            raise SettingsError("invalid settings: " + "; ".join(problems))
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir)
+
+    @property
+    def faq_path(self) -> Path:
+        return Path(self.faq_file) if self.faq_file else Path(self.assets_dir) / "faq.csv"
+
+    @classmethod
+    def load(cls, path: str | os.PathLike | None = None, env: dict[str, str] | None = None, **overrides) -> Settings:
+        """Defaults, then the TOML file (if any), then ``CHATBOT_*`` variables, then ``overrides``."""
+        env = dict(os.environ if env is None else env)
+        known = {f.name: f for f in fields(cls)}
+        values: dict[str, object] = {}
+        path = path or env.get(ENV_PREFIX + "CONFIG") or ("chatbot.toml" if Path("chatbot.toml").is_file() else None)
+        if path:
+            with open(path, "rb") as f:
+                try:
+                    data = tomllib.load(f)
+                except tomllib.TOMLDecodeError as exc:
+                    raise SettingsError(f"{path}: {exc}") from None
+            for key, value in data.items():
+                if key not in known:
+                    raise SettingsError(f"{path}: unknown setting '{key}'; allowed: {', '.join(sorted(known))}")
+                values[key] = value
+        for key, raw in env.items():
+            if not key.startswith(ENV_PREFIX) or key == ENV_PREFIX + "CONFIG":
+                continue
+            name = key[len(ENV_PREFIX) :].lower()
+            if name not in known:
+                raise SettingsError(
+                    f"unknown environment variable {key}; allowed: {', '.join(ENV_PREFIX + k.upper() for k in sorted(known))}"
+                )
+            values[name] = _parse(raw, str(known[name].type), key)
+        for key in overrides:
+            if key not in known:
+                raise SettingsError(f"unknown setting '{key}'; allowed: {', '.join(sorted(known))}")
+        values.update(overrides)
+        return cls(**values)
+
+
+def _parse(raw: str, annotation: str, key: str):
+    if raw == "" and "None" in annotation:
+        return None
+    try:
+        if annotation.startswith("int"):
+            return int(raw)
+        if annotation.startswith("float"):
+            return float(raw)
+    except ValueError:
+        raise SettingsError(f"{key}={raw!r} is not a number") from None
+    return raw

@@ -1,0 +1,177 @@
+"""Intent examples from YAML, CSV/TSV and JSONL files, validated row by row.
+
+Like FAQ files, a file with any bad row is refused whole (:class:`DataError` lists every
+problem) so that a broken upload never becomes training data.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from retrieval import RowError
+
+OUT_OF_SCOPE = "oos"
+LABEL_FALLBACKS = ("intent", "label", "category")
+SUFFIXES = (".yaml", ".yml", ".csv", ".tsv", ".jsonl")
+MAX_TEXT_CHARS = 2_000
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    intent: str
+
+
+class DataError(ValueError):
+    """Training data that cannot be used; ``errors`` lists every problem found."""
+
+    def __init__(self, errors: list[RowError]):
+        self.errors = errors
+        shown = "\n".join(f"  - {e}" for e in errors[:20])
+        more = f"\n  ... and {len(errors) - 20} more" if len(errors) > 20 else ""
+        super().__init__(f"{len(errors)} problem(s) in the training data:\n{shown}{more}")
+
+
+def data_hash(examples: list[Example]) -> str:
+    """Order-independent content hash: the same examples in any order give the same hash."""
+    digest = hashlib.sha256()
+    for text, intent in sorted((e.text, e.intent) for e in examples):
+        digest.update(f"{intent}\t{text}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def load_examples(path: str | os.PathLike, text_col: str = "text", label_col: str = "intent") -> list[Example]:
+    """Reads labelled examples.
+
+    Args:
+        path: a ``.yaml``/``.yml`` intents file (``intents: {name: {examples: [...]}}``, the
+            shape of ``assets/intents.yaml``), a ``.csv``/``.tsv`` file or a ``.jsonl`` file.
+        text_col: the column (or JSON key) holding the utterance.
+        label_col: the column holding the intent. When the default ``intent`` is absent, a
+            single ``label`` or ``category`` column is used instead (BANKING77's is ``category``).
+    """
+    path = Path(path)
+    name = path.name
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise DataError([RowError(name, 0, "", f"unsupported file type '{suffix}'; allowed: {', '.join(SUFFIXES)}")])
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError([RowError(name, 0, "", f"not UTF-8 text (byte {exc.start}); save the file as UTF-8")]) from None
+    if not text.strip():
+        raise DataError([RowError(name, 0, "", "the file is empty")])
+    if suffix in (".yaml", ".yml"):
+        records = _yaml_records(text, name)
+    elif suffix == ".jsonl":
+        records = _jsonl_records(text, name, text_col, label_col)
+    else:
+        records = _csv_records(text, name, "\t" if suffix == ".tsv" else ",", text_col, label_col)
+    return validate_examples(records, name)
+
+
+def _yaml_records(text: str, name: str) -> list[tuple[int, str, object, object]]:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        line = getattr(getattr(exc, "problem_mark", None), "line", -1) + 1
+        raise DataError([RowError(name, line, "", f"invalid YAML: {getattr(exc, 'problem', exc)}")]) from None
+    intents = data.get("intents") if isinstance(data, dict) else None
+    if isinstance(intents, list):  # Rasa-style: [{intent: x, examples: [...]}, ...]
+        intents = {item.get("intent"): item for item in intents if isinstance(item, dict)}
+    if not isinstance(intents, dict):
+        raise DataError([RowError(name, 0, "intents", "expected a mapping 'intents: {name: {examples: [...]}}'")])
+    records = []
+    for intent, spec in intents.items():
+        examples = spec.get("examples") if isinstance(spec, dict) else spec
+        if not isinstance(examples, list):
+            records.append((0, f"intents.{intent}", intent, None))
+            continue
+        for i, example in enumerate(examples, start=1):
+            records.append((i, f"intents.{intent}.examples", example, intent))
+    return records
+
+
+def _resolve_label_col(header: list[str], label_col: str, name: str) -> str:
+    if label_col in header:
+        return label_col
+    if label_col == "intent":
+        found = [c for c in LABEL_FALLBACKS if c in header]
+        if len(found) == 1:
+            return found[0]
+    raise DataError([RowError(name, 1, label_col, f"no such column; the file has: {', '.join(header) or 'none'}")])
+
+
+def _csv_records(text: str, name: str, delimiter: str, text_col: str, label_col: str):
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    try:
+        rows = list(reader)
+    except csv.Error as exc:
+        raise DataError([RowError(name, reader.line_num, "", f"broken CSV: {exc}")]) from None
+    header = [h.strip() for h in reader.fieldnames or []]
+    if text_col not in header:
+        raise DataError([RowError(name, 1, text_col, f"no such column; the file has: {', '.join(header) or 'none'}")])
+    label_col = _resolve_label_col(header, label_col, name)
+    records = []
+    for number, row in enumerate(rows, start=2):
+        row = {(k or "").strip(): v for k, v in row.items()}
+        records.append((number, text_col, row.get(text_col), row.get(label_col)))
+    return records
+
+
+def _jsonl_records(text: str, name: str, text_col: str, label_col: str):
+    records = []
+    errors = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            errors.append(RowError(name, number, "", f"invalid JSON: {exc.msg}"))
+            continue
+        if not isinstance(item, dict):
+            errors.append(RowError(name, number, "", "expected a JSON object per line"))
+            continue
+        column = (
+            label_col
+            if label_col in item or label_col != "intent"
+            else next((c for c in LABEL_FALLBACKS if c in item), label_col)
+        )
+        records.append((number, text_col, item.get(text_col), item.get(column)))
+    if errors:
+        raise DataError(errors)
+    return records
+
+
+def validate_examples(records, name: str) -> list[Example]:
+    """Records are (row, column, text, intent); returns examples or raises with every problem."""
+    errors: list[RowError] = []
+    examples: list[Example] = []
+    for row, column, text, intent in records:
+        if intent is None and text is None:
+            errors.append(RowError(name, row, column, "expected a list of example texts"))
+            continue
+        if not isinstance(text, str) or not text.strip():
+            errors.append(RowError(name, row, column, "the text is empty or not text"))
+            continue
+        if not isinstance(intent, str) or not intent.strip():
+            errors.append(RowError(name, row, "intent", "the intent label is empty"))
+            continue
+        if len(text) > MAX_TEXT_CHARS:
+            errors.append(RowError(name, row, column, f"{len(text)} characters; at most {MAX_TEXT_CHARS}"))
+            continue
+        examples.append(Example(" ".join(text.split()), intent.strip()))
+    if not examples and not errors:
+        errors.append(RowError(name, 0, "", "no examples found"))
+    if errors:
+        raise DataError(errors)
+    return examples

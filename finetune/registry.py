@@ -1,0 +1,77 @@
+"""Model versions on disk: one folder per version and a ``current`` file naming the serving one.
+
+A version folder is written whole or not at all (see ``retrieval.atomic``), and ``current``
+is replaced with an atomic rename, so a crash in the middle of training or of a switch leaves
+the previous version serving.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+CURRENT_FILE = "current"
+
+
+class Registry:
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def versions(self) -> list[str]:
+        """Complete versions, oldest first."""
+        return sorted(
+            p.name
+            for p in self.root.iterdir()
+            if p.is_dir() and (p / "version.json").is_file() and not p.name.startswith(".")
+        )
+
+    def new_version_name(self) -> str:
+        name = time.strftime("v%Y%m%d-%H%M%S", time.gmtime())
+        suffix = 1
+        while (self.root / name).exists():
+            suffix += 1
+            name = f"{name.split('.')[0]}.{suffix}"
+        return name
+
+    def path(self, name: str) -> Path:
+        if name not in self.versions():
+            raise KeyError(f"no model version '{name}' in {self.root}; known: {', '.join(self.versions()) or 'none'}")
+        return self.root / name
+
+    def current(self) -> Path | None:
+        """The serving version's folder, or ``None`` before the first training."""
+        pointer = self.root / CURRENT_FILE
+        if not pointer.is_file():
+            return None
+        name = pointer.read_text(encoding="utf-8").strip()
+        return self.root / name if name in self.versions() else None
+
+    def activate(self, name: str) -> Path:
+        """Makes ``name`` the serving version (an atomic replace of the ``current`` file)."""
+        path = self.path(name)
+        tmp = self.root / f".{CURRENT_FILE}.tmp-{os.getpid()}"
+        tmp.write_text(name + "\n", encoding="utf-8")
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, self.root / CURRENT_FILE)
+        return path
+
+    def describe(self) -> list[dict]:
+        current = self.current()
+        rows = []
+        for name in self.versions():
+            version = json.loads((self.root / name / "version.json").read_text(encoding="utf-8"))
+            rows.append(
+                {
+                    "name": name,
+                    "current": current is not None and current.name == name,
+                    "created_at": version.get("created_at"),
+                    "intents": len(version.get("labels", [])),
+                    "val_accuracy": version.get("metrics", {}).get("val_accuracy"),
+                    "data_hash": version.get("data_hash"),
+                }
+            )
+        return rows

@@ -1,0 +1,320 @@
+"""LoRA fine-tuning of the BERT encoder with a classification head.
+
+The recipe, chosen by measurement on 2 CPU cores (see README, "Intent accuracy"):
+
+1. Embed the training texts with the frozen encoder (mean pooling, as the model was trained)
+   and fit a logistic regression; its weights initialise the head. Training thus starts at
+   the frozen-embedding baseline instead of from a random head that first has to catch up.
+2. Add LoRA adapters (r=16) to the attention and feed-forward projections and train them with
+   the head: AdamW, linear warm-up and decay, batches grouped by length (padding is most of the
+   cost of short utterances), gradient clipping.
+3. Keep the epoch with the best validation accuracy (early stopping), then calibrate the
+   confidence threshold on the same held-out split.
+
+It does not tune hyperparameters per data set; the defaults are meant to hold across intent
+data sets of a few hundred to tens of thousands of examples.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections import Counter
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from finetune.data import OUT_OF_SCOPE, Example, data_hash
+from finetune.model import IntentClassifier
+from retrieval import Encoder
+
+ProgressCallback = Callable[[float, str], None]
+
+
+@dataclass
+class TrainingArgs:
+    """Hyperparameters of :func:`train`; every field is recorded in ``version.json``."""
+
+    base_model: str | None = None  # local model folder; None = the default MiniLM
+    epochs: int = 4  # upper bound; early stopping may end sooner
+    min_steps: int = 200  # small data sets run more epochs, up to this many optimizer steps
+    max_epochs: int = 40  # cap on the epochs that min_steps may add
+    batch_size: int = 32
+    learning_rate: float = 5e-4  # LoRA weights
+    head_learning_rate: float = 1e-3  # the head starts from logistic regression: a gentle rate
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.06
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.05
+    target_modules: list[str] | str = "auto"  # "auto": BERT's query/key/value/dense layers
+    max_length: int = 64  # tokens; customer messages are short, longer ones are truncated
+    val_fraction: float = 0.1  # stratified held-out share for early stopping and calibration
+    patience: int = 2  # epochs without validation gain before stopping
+    logreg_c: float = 10.0  # inverse regularisation of the logistic-regression initialisation
+    target_recall: float = 0.95  # share of correct validation predictions kept above the threshold
+    seed: int = 42
+    device: str = "auto"
+    history: list = field(default_factory=list, repr=False)
+
+    def __post_init__(self) -> None:
+        checks = {
+            "epochs": self.epochs >= 1,
+            "batch_size": self.batch_size >= 1,
+            "learning_rate": self.learning_rate > 0,
+            "head_learning_rate": self.head_learning_rate >= 0,
+            "lora_r": self.lora_r >= 1,
+            "max_length": self.max_length >= 8,
+            "val_fraction": 0 <= self.val_fraction < 0.5,
+            "target_recall": 0 < self.target_recall <= 1,
+            "patience": self.patience >= 1,
+        }
+        bad = [name for name, ok in checks.items() if not ok]
+        if bad:
+            values = ", ".join(f"{name}={getattr(self, name)!r}" for name in bad)
+            raise ValueError(f"invalid training arguments: {values}")
+
+
+def stratified_split(examples: list[Example], fraction: float, seed: int) -> tuple[list[Example], list[Example]]:
+    """Holds out ``fraction`` of each intent (none of intents with fewer than 3 examples)."""
+    rng = np.random.default_rng(seed)
+    by_intent: dict[str, list[Example]] = {}
+    for example in examples:
+        by_intent.setdefault(example.intent, []).append(example)
+    train, val = [], []
+    for intent in sorted(by_intent):
+        items = by_intent[intent]
+        order = rng.permutation(len(items))
+        n_val = 0 if len(items) < 3 or fraction == 0 else max(1, round(len(items) * fraction))
+        val += [items[i] for i in order[:n_val]]
+        train += [items[i] for i in order[n_val:]]
+    return train, val
+
+
+def length_grouped_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """Shuffled batches of similar lengths: sort within chunks of 50 batches, then shuffle
+    the batches. Cuts padding (2.7x faster epochs on BANKING77) and keeps randomness."""
+    order = rng.permutation(len(lengths))
+    chunk = batch_size * 50
+    batches = []
+    for start in range(0, len(order), chunk):
+        part = order[start : start + chunk]
+        part = part[np.argsort(lengths[part], kind="stable")]
+        batches += [part[i : i + batch_size] for i in range(0, len(part), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def _target_modules(transformer: torch.nn.Module, wanted: list[str] | str) -> list[str] | str:
+    if wanted != "auto":
+        return wanted
+    names = {name.rsplit(".", 1)[-1] for name, _ in transformer.named_modules()}
+    if {"query", "key", "value"} <= names:  # BERT, RoBERTa, XLM-R, MiniLM, bge
+        # the pooler's dense layer is unused by mean/CLS-token pooling of the encoder output
+        return r".*layer\.\d+\..*(query|key|value|dense)$"
+    return "all-linear"
+
+
+def _logistic_head(features: np.ndarray, targets: np.ndarray, n_labels: int, c: float, seed: int) -> torch.nn.Linear:
+    from sklearn.linear_model import LogisticRegression
+
+    head = torch.nn.Linear(features.shape[1], n_labels)
+    present = np.unique(targets)
+    if len(present) < 2:
+        torch.nn.init.zeros_(head.weight)
+        torch.nn.init.zeros_(head.bias)
+        return head
+    model = LogisticRegression(C=c, max_iter=2000, random_state=seed).fit(features, targets)
+    weight = np.zeros((n_labels, features.shape[1]), dtype=np.float32)
+    bias = np.full(n_labels, -10.0, dtype=np.float32)  # intents absent from training never win
+    if len(present) == 2:  # sklearn keeps a single row for two classes
+        weight[present[0]], weight[present[1]] = -model.coef_[0] / 2, model.coef_[0] / 2
+        bias[present[0]], bias[present[1]] = -model.intercept_[0] / 2, model.intercept_[0] / 2
+    else:
+        weight[present], bias[present] = model.coef_, model.intercept_
+    with torch.no_grad():
+        head.weight.copy_(torch.from_numpy(weight))
+        head.bias.copy_(torch.from_numpy(bias))
+    return head
+
+
+def calibrate_threshold(confidences: np.ndarray, correct: np.ndarray, target_recall: float, n_labels: int) -> float:
+    """The confidence below which a turn counts as not understood: the highest threshold that
+    still keeps ``target_recall`` of the correctly classified held-out turns."""
+    floor = 1.0 / n_labels
+    kept = confidences[correct]
+    if len(kept) == 0:
+        return round(max(floor, 0.3), 4)
+    threshold = float(np.quantile(kept, 1.0 - target_recall, method="lower"))
+    return round(min(max(threshold, floor), 0.9), 4)
+
+
+def _accuracy(classifier: IntentClassifier, texts: list[str], targets: np.ndarray) -> tuple[float, np.ndarray]:
+    probabilities = classifier.predict_proba(texts)
+    return float(np.mean(probabilities.argmax(1) == targets)) if len(texts) else float("nan"), probabilities
+
+
+def train(
+    examples: list[Example],
+    args: TrainingArgs | None = None,
+    out_dir: str | os.PathLike | None = None,
+    progress: ProgressCallback | None = None,
+    show_progress: bool = True,
+) -> IntentClassifier:
+    """Fine-tunes a classifier on ``examples`` and, with ``out_dir``, saves it there.
+
+    Examples labelled ``oos`` are not an intent: they are kept out of training and used only
+    to check the calibrated threshold. ``progress(fraction, message)`` reports to a UI;
+    ``show_progress`` draws a tqdm bar on the terminal.
+    """
+    args = args or TrainingArgs()
+    started = time.perf_counter()
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    report = progress or (lambda fraction, message: None)
+
+    in_scope = [e for e in examples if e.intent != OUT_OF_SCOPE]
+    labels = sorted({e.intent for e in in_scope})
+    if len(labels) < 2:
+        raise ValueError(f"need examples of at least 2 intents to train, got {len(labels)}: {labels}")
+    label_index = {label: i for i, label in enumerate(labels)}
+    train_set, val_set = stratified_split(in_scope, args.val_fraction, args.seed)
+    train_texts = [e.text for e in train_set]
+    train_targets = np.array([label_index[e.intent] for e in train_set])
+    val_texts = [e.text for e in val_set]
+    val_targets = np.array([label_index[e.intent] for e in val_set])
+
+    report(0.0, "Loading the base model")
+    encoder = Encoder(args.base_model, device=args.device, max_length=args.max_length)
+    report(0.02, "Embedding the training data")
+    features = encoder.encode(train_texts, show_progress=show_progress)
+    head = _logistic_head(features, train_targets, len(labels), args.logreg_c, args.seed).to(encoder.device)
+    logreg_val_accuracy = (
+        float(np.mean((encoder.encode(val_texts) @ head.weight.detach().cpu().numpy().T).argmax(1) == val_targets))
+        if val_texts
+        else float("nan")
+    )
+
+    from peft import LoraConfig, get_peft_model
+
+    lora = LoraConfig(
+        r=args.lora_r,
+        lora_alpha=args.lora_alpha,
+        lora_dropout=args.lora_dropout,
+        target_modules=_target_modules(encoder.transformer, args.target_modules),
+        bias="none",
+    )
+    encoder.transformer = get_peft_model(encoder.transformer, lora)
+    classifier = IntentClassifier(encoder, head, labels, threshold=0.0, version={})
+    lora_params = [p for p in encoder.transformer.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(
+        [
+            {"params": lora_params, "lr": args.learning_rate},
+            {"params": list(head.parameters()), "lr": args.head_learning_rate},
+        ],
+        weight_decay=args.weight_decay,
+    )
+    steps_per_epoch = math.ceil(len(train_texts) / args.batch_size)
+    epochs = min(max(args.epochs, math.ceil(args.min_steps / steps_per_epoch)), max(args.epochs, args.max_epochs))
+    total_steps = epochs * steps_per_epoch
+    warmup = max(1, int(total_steps * args.warmup_ratio))
+
+    def schedule(step: int) -> float:
+        return (step + 1) / warmup if step < warmup else max(0.0, (total_steps - step) / max(1, total_steps - warmup))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    lengths = np.array([len(t) for t in train_texts])
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if str(encoder.device).startswith("cuda") else nullcontext()
+    trainable = lora_params + list(head.parameters())
+    best = {"accuracy": -1.0, "epoch": 0, "state": None}
+    history = []
+    bar = None
+    if show_progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=total_steps, desc="Training", unit="step")
+    step = 0
+    for epoch in range(1, epochs + 1):
+        classifier.train()
+        epoch_loss = 0.0
+        for batch in length_grouped_batches(lengths, args.batch_size, rng):
+            features_batch = encoder.tokenize([train_texts[i] for i in batch])
+            target = torch.as_tensor(train_targets[batch], device=encoder.device)
+            with autocast:
+                logits = classifier(features_batch)
+            loss = loss_fn(logits.float(), target)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(trainable, 1.0)
+            optimizer.step()
+            scheduler.step()
+            step += 1
+            epoch_loss += float(loss)
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(epoch=epoch, loss=f"{float(loss):.3f}")
+            report(0.05 + 0.9 * step / total_steps, f"Epoch {epoch}/{epochs}, loss {float(loss):.3f}")
+        val_accuracy, _ = _accuracy(classifier, val_texts, val_targets)
+        history.append(
+            {"epoch": epoch, "loss": round(epoch_loss / steps_per_epoch, 4), "val_accuracy": round(val_accuracy, 4)}
+        )
+        score = val_accuracy if val_texts else -epoch_loss
+        if score > best["accuracy"]:
+            best = {"accuracy": score, "epoch": epoch, "state": [p.detach().clone() for p in trainable]}
+        elif val_texts and epoch - best["epoch"] >= args.patience:
+            break
+    if bar is not None:
+        bar.close()
+    with torch.no_grad():
+        for param, saved in zip(trainable, best["state"]):
+            param.copy_(saved)
+    classifier.eval()
+
+    report(0.96, "Calibrating the confidence threshold")
+    if val_texts:
+        val_accuracy, probabilities = _accuracy(classifier, val_texts, val_targets)
+        confidence = probabilities.max(1)
+        threshold = calibrate_threshold(
+            confidence, probabilities.argmax(1) == val_targets, args.target_recall, len(labels)
+        )
+        calibrated_on = "validation"
+    else:
+        val_accuracy, probabilities = float("nan"), classifier.predict_proba(train_texts)
+        threshold = calibrate_threshold(
+            probabilities.max(1), probabilities.argmax(1) == train_targets, args.target_recall, len(labels)
+        )
+        calibrated_on = "training (no validation split: too few examples)"
+    classifier.threshold = threshold
+    train_seconds = time.perf_counter() - started
+    classifier.version = {
+        "format": 1,
+        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "base_model": {**encoder.describe(), "path": str(encoder.model_dir)},
+        "data_hash": data_hash(examples),
+        "examples": {"total": len(examples), "train": len(train_set), "validation": len(val_set)},
+        "intent_counts": dict(sorted(Counter(e.intent for e in in_scope).items())),
+        "hyperparameters": {k: v for k, v in asdict(args).items() if k != "history"},
+        "threshold_calibration": {"on": calibrated_on, "target_recall": args.target_recall},
+        "metrics": {
+            "val_accuracy": _round(val_accuracy),
+            "logreg_val_accuracy": _round(logreg_val_accuracy),
+            "best_epoch": best["epoch"],
+            "epochs_run": len(history),
+            "train_seconds": round(train_seconds, 1),
+            "history": history,
+        },
+    }
+    if out_dir is not None:
+        classifier.save(Path(out_dir))
+    report(1.0, f"Done: validation accuracy {val_accuracy:.3f}")
+    return classifier
+
+
+def _round(value: float) -> float | None:
+    return None if value != value else round(value, 4)  # NaN (no validation data) -> null
