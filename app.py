@@ -63,11 +63,18 @@ def build_app(bot: Bot) -> gr.Blocks:
             send = gr.Button("Send", variant="primary", scale=1)
         gr.Examples(EXAMPLES, inputs=box, label="Try")
         outputs = [box, chat, session, chips]
-        box.submit(respond, [box, chat, session], outputs, api_name="chat")
+        box.submit(respond, [box, chat, session], outputs, api_visibility="private")
         send.click(respond, [box, chat, session], outputs, api_visibility="private")
         chips.click(
             lambda sample, h, s: respond(sample[0], h, s), [chips, chat, session], outputs, api_visibility="private"
         )
+
+        def chat_api(message: str, session_id: str = "") -> dict:
+            """One chat turn for programs (gradio_client): the reply, its route and suggestions."""
+            reply = bot.reply(session_id or None, message)
+            return {k: v for k, v in reply.to_dict().items() if k != "trace"}
+
+        gr.api(chat_api, api_name="chat")
     return demo
 
 

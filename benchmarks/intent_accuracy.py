@@ -26,13 +26,18 @@ from retrieval import Encoder  # noqa: E402
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "banking77" / "train.csv"
 
 
-def logistic_regression_baseline(train_set, test_set, encoder: Encoder, c: float) -> float:
+def logistic_regression_baselines(train_set, test_set, encoder: Encoder, cs=(1.0, 10.0, 100.0)) -> dict[float, float]:
+    """Accuracy of logistic regression on frozen embeddings, for a few regularisation strengths."""
     from sklearn.linear_model import LogisticRegression
 
     x_train = encoder.encode([e.text for e in train_set])
     x_test = encoder.encode([e.text for e in test_set])
-    model = LogisticRegression(C=c, max_iter=3000).fit(x_train, [e.intent for e in train_set])
-    return float(np.mean(model.predict(x_test) == np.array([e.intent for e in test_set])))
+    gold = np.array([e.intent for e in test_set])
+    accuracies = {}
+    for c in cs:
+        model = LogisticRegression(C=c, max_iter=3000).fit(x_train, [e.intent for e in train_set])
+        accuracies[c] = float(np.mean(model.predict(x_test) == gold))
+    return accuracies
 
 
 def main() -> None:
@@ -43,17 +48,17 @@ def main() -> None:
     parser.add_argument("--test-fraction", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=TrainingArgs.epochs)
+    parser.add_argument("--args", default="{}", help="extra TrainingArgs as JSON, for experiments")
     args = parser.parse_args()
 
     examples = load_examples(args.data, args.text_col, args.label_col)
     train_set, test_set = stratified_split(examples, args.test_fraction, args.seed)
     started = time.perf_counter()
-    classifier = train(train_set, TrainingArgs(epochs=args.epochs))
+    classifier = train(train_set, TrainingArgs(epochs=args.epochs, **json.loads(args.args)))
     train_minutes = (time.perf_counter() - started) / 60
     report = evaluate(classifier, test_set).to_dict()
     # the classifier's encoder now holds LoRA weights: measure the baseline on a fresh one
-    fresh = Encoder()
-    baselines = {c: logistic_regression_baseline(train_set, test_set, fresh, c) for c in (1.0, 10.0, 100.0)}
+    baselines = logistic_regression_baselines(train_set, test_set, Encoder())
     best_c = max(baselines, key=baselines.get)
     result = {
         "benchmark": "intent_accuracy",
@@ -69,6 +74,7 @@ def main() -> None:
         "epochs_run": classifier.version["metrics"]["epochs_run"],
         "val_accuracy": classifier.version["metrics"]["val_accuracy"],
         "threshold": classifier.threshold,
+        "training_args": json.loads(args.args),
         "in_scope_accuracy_at_threshold": report["in_scope_accuracy"],
         "cores": os.cpu_count(),
         "device": str(classifier.encoder.device),

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import unicodedata
 
-# Unicode categories dropped: controls, unassigned, private use, surrogates
-_DROP = {"Cc", "Cn", "Co", "Cs"}
+# Unicode categories dropped: controls, format characters (zero-width spaces, bidi marks),
+# unassigned, private use, surrogates. The zero-width joiner stays: emoji sequences need it.
+_DROP = {"Cc", "Cf", "Cn", "Co", "Cs"}
+_KEEP = {"\u200d"}
 
 
 def clean_text(text: object, max_chars: int) -> tuple[str, bool]:
@@ -31,7 +33,7 @@ def clean_text(text: object, max_chars: int) -> tuple[str, bool]:
     for ch in text:
         if ch in "\n\r\t\v\f":
             kept.append(" ")
-        elif ch == "\ufffd" or unicodedata.category(ch) in _DROP:
+        elif ch == "\ufffd" or (unicodedata.category(ch) in _DROP and ch not in _KEEP):
             continue
         else:
             kept.append(ch)

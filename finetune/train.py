@@ -255,11 +255,11 @@ def train(
             optimizer.step()
             scheduler.step()
             step += 1
-            epoch_loss += float(loss)
+            epoch_loss += loss.item()
             if bar is not None:
                 bar.update(1)
-                bar.set_postfix(epoch=epoch, loss=f"{float(loss):.3f}")
-            report(0.05 + 0.9 * step / total_steps, f"Epoch {epoch}/{epochs}, loss {float(loss):.3f}")
+                bar.set_postfix(epoch=epoch, loss=f"{loss.item():.3f}")
+            report(0.05 + 0.9 * step / total_steps, f"Epoch {epoch}/{epochs}, loss {loss.item():.3f}")
         val_accuracy, _ = _accuracy(classifier, val_texts, val_targets)
         history.append(
             {"epoch": epoch, "loss": round(epoch_loss / steps_per_epoch, 4), "val_accuracy": round(val_accuracy, 4)}

@@ -59,6 +59,12 @@ def _is_code(token: str) -> bool:
     return len(token) >= 3 and any(c.isdigit() for c in token)
 
 
+def _row_texts(entry: FaqEntry) -> tuple[str, ...]:
+    """What is indexed for an entry: every question phrasing, then the answer (customers
+    often word a question like its answer: "can I pay with PayPal" vs "we accept PayPal")."""
+    return (*entry.phrasings, entry.answer)
+
+
 class IndexMismatchError(ValueError):
     """A saved index does not belong to this embedder or this FAQ."""
 
@@ -101,19 +107,19 @@ class FaqIndex:
         self.index_factory = index_factory
         self.faq_hash = faq_hash(self.entries)
         self.row_entry: list[int] = []
-        phrasings: list[str] = []
+        rows: list[str] = []
         for position, entry in enumerate(self.entries):
-            for phrasing in entry.phrasings:
+            for text in _row_texts(entry):
                 self.row_entry.append(position)
-                phrasings.append(phrasing)
+                rows.append(text)
         self.row_entry_array = np.asarray(self.row_entry, dtype=np.int64)
-        if index.ntotal != len(phrasings):
-            raise IndexMismatchError(f"the FAISS index has {index.ntotal} rows, the FAQ has {len(phrasings)} phrasings")
+        if index.ntotal != len(rows):
+            raise IndexMismatchError(f"the FAISS index has {index.ntotal} rows, the FAQ needs {len(rows)}")
         self._entry_tokens = [
             {t for p in e.phrasings + (e.answer,) for t in lexical_tokens(p) if _is_code(t)} for e in self.entries
         ]
         self.bm25 = bm25s.BM25()
-        corpus = [lexical_tokens(p) or ["<empty>"] for p in phrasings]
+        corpus = [lexical_tokens(text) or ["<empty>"] for text in rows]
         self.bm25.index(corpus, show_progress=False)
         self._vocab = self.bm25.vocab_dict
 
@@ -130,7 +136,7 @@ class FaqIndex:
         (a FAISS factory string: ``Flat`` for exact search, ``HNSW32,Flat`` for large FAQs)."""
         if not entries:
             raise ValueError("cannot build an index over an empty FAQ")
-        texts = [p for e in entries for p in e.phrasings]
+        texts = [text for e in entries for text in _row_texts(e)]
         vectors = encoder.encode(texts, show_progress=show_progress)
         index = faiss.index_factory(encoder.dimension, index_factory, faiss.METRIC_INNER_PRODUCT)
         if not index.is_trained:
@@ -181,13 +187,14 @@ class FaqIndex:
         for ranks in (dense_rank, lexical_rank):
             for entry, rank in ranks.items():
                 fused[entry] = fused.get(entry, 0.0) + 1.0 / (RRF_K + rank + 1)
-        query_codes = {t for t in query_tokens if _is_code(t)} | {t for t in lexical_tokens(text) if _is_code(t)}
+        query_codes = {t for t in lexical_tokens(text) if _is_code(t)}
+        exact = {e for e in fused if query_codes & self._entry_tokens[e]}
         hits = []
-        for entry in sorted(fused, key=lambda e: -fused[e])[:k]:
+        # an entry naming the exact code the customer typed (a SKU) comes first
+        for entry in sorted(fused, key=lambda e: (e not in exact, -fused[e]))[:k]:
             if entry not in dense_score:
                 dense_score[entry] = self._cosine(query, entry)
             item = self.entries[entry]
-            exact = bool(query_codes & self._entry_tokens[entry])
             hits.append(
                 FaqHit(
                     faq_id=item.id,
@@ -196,7 +203,7 @@ class FaqIndex:
                     score=round(dense_score[entry], 4),
                     fused=round(fused[entry], 5),
                     lexical=round(lexical_score.get(entry, 0.0), 3),
-                    exact=exact,
+                    exact=entry in exact,
                     matched=self._best_phrasing(query, entry),
                     category=item.category,
                 )
@@ -210,7 +217,7 @@ class FaqIndex:
         return float(np.max(self.vectors[self._rows_of(entry)] @ query))
 
     def _best_phrasing(self, query: np.ndarray, entry: int) -> str:
-        rows = self._rows_of(entry)
+        rows = self._rows_of(entry)[:-1]  # the last row is the answer
         best = rows[int(np.argmax(self.vectors[rows] @ query))]
         return self.entries[entry].phrasings[int(best - rows[0])]
 

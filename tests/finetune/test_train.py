@@ -1,0 +1,121 @@
+"""A real tiny training run on the real MiniLM: overfit, save, load, same predictions."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from finetune import Example, IntentClassifier, ModelMismatchError, TrainingArgs, evaluate, train
+from finetune.train import calibrate_threshold, length_grouped_batches, stratified_split
+
+TINY = {
+    "order_status": ["where is my order", "has my order shipped yet", "status of my purchase", "when will my order come"],
+    "refund": ["I want my money back", "refund please", "how do I get a refund", "return my money"],
+    "greet": ["hello", "hi there", "good morning", "hey"],
+    "password": ["I forgot my password", "reset my password", "can't log in", "password not working"],
+}
+EXAMPLES = [Example(text, intent) for intent, texts in TINY.items() for text in texts]
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    out = tmp_path_factory.mktemp("model") / "v1"
+    args = TrainingArgs(epochs=1, min_steps=40, batch_size=8, val_fraction=0.0, learning_rate=1e-3, head_learning_rate=5e-3)
+    classifier = train(EXAMPLES, args, out_dir=out, show_progress=False)
+    return classifier, out
+
+
+def test_overfits_a_handful_of_examples(tiny):
+    classifier, _ = tiny
+    predictions = classifier.predict([e.text for e in EXAMPLES])
+    assert [p.intent for p in predictions] == [e.intent for e in EXAMPLES]
+
+
+def test_save_load_gives_identical_predictions(tiny):
+    classifier, out = tiny
+    texts = [e.text for e in EXAMPLES] + ["something else entirely", "où est ma commande ?", "🙂", ""]
+    loaded = IntentClassifier.load(out)
+    np.testing.assert_allclose(loaded.predict_proba(texts), classifier.predict_proba(texts), atol=1e-4)
+    assert loaded.labels == classifier.labels and loaded.threshold == classifier.threshold
+
+
+def test_saved_version_is_plain_peft_and_documented(tiny):
+    _, out = tiny
+    assert (out / "adapter" / "adapter_config.json").is_file()
+    assert (out / "adapter" / "adapter_model.safetensors").is_file()
+    version = json.loads((out / "version.json").read_text())
+    assert version["labels"] == sorted(TINY)
+    assert {"data_hash", "hyperparameters", "metrics", "threshold", "created_at", "base_model"} <= set(version)
+    assert version["hyperparameters"]["lora_r"] == 16
+    assert 0 < version["threshold"] < 1
+
+    from peft import PeftModel
+    from transformers import AutoModel
+
+    base = AutoModel.from_pretrained(version["base_model"]["path"])
+    assert isinstance(PeftModel.from_pretrained(base, str(out / "adapter")), PeftModel)
+
+
+def test_load_refuses_another_base_model(tiny, other_model_dir):
+    _, out = tiny
+    with pytest.raises(ModelMismatchError, match="minilm-3-layers"):
+        IntentClassifier.load(out, base_model=other_model_dir)
+
+
+def test_load_refuses_a_damaged_version(tiny, tmp_path):
+    import shutil
+
+    _, out = tiny
+    broken = tmp_path / "broken"
+    shutil.copytree(out, broken)
+    (broken / "head.safetensors").write_bytes(b"not a tensor file")
+    with pytest.raises(ModelMismatchError, match="cannot be loaded"):
+        IntentClassifier.load(broken)
+    (broken / "version.json").write_text("{")
+    with pytest.raises(ModelMismatchError, match="damaged"):
+        IntentClassifier.load(broken)
+
+
+def test_evaluate_counts_unknown_labels_as_out_of_scope(tiny):
+    classifier, _ = tiny
+    rows = EXAMPLES + [Example("what's the weather in Paris", "oos"), Example("sing me a song", "music")]
+    report = evaluate(classifier, rows, threshold=0.99).to_dict()
+    assert report["n"] == len(rows) and report["n_oos"] == 2
+    assert report["accuracy"] == 1.0  # top-1 on in-scope rows, no threshold
+    assert report["oos_recall"] == 1.0  # at 0.99 nothing out of scope is accepted
+    assert report["in_scope_accuracy"] <= report["accuracy"]
+    assert set(report["per_intent"]) == set(TINY)
+    text = evaluate(classifier, rows).table()
+    assert "macro-F1" in text and "out-of-scope" in text
+
+
+def test_stratified_split_keeps_every_intent():
+    examples = [Example(f"{intent} {i}", intent) for intent in "abc" for i in range(20)] + [Example("x", "rare")]
+    train_set, val_set = stratified_split(examples, 0.1, seed=0)
+    assert {e.intent for e in val_set} == {"a", "b", "c"}
+    assert sum(e.intent == "a" for e in val_set) == 2
+    assert {e.intent for e in train_set} == {"a", "b", "c", "rare"}
+    assert not set(train_set) & set(val_set)
+
+
+def test_length_grouped_batches_cover_everything_once():
+    lengths = np.random.default_rng(0).integers(5, 100, size=1000)
+    batches = length_grouped_batches(lengths, 32, np.random.default_rng(1))
+    flat = np.concatenate(batches)
+    assert sorted(flat.tolist()) == list(range(1000))
+    spread = np.mean([lengths[b].max() - lengths[b].min() for b in batches])
+    assert spread < 10  # batches hold similar lengths, so little padding
+
+
+def test_threshold_keeps_target_share_of_correct_predictions():
+    confidence = np.linspace(0.01, 1.0, 100)
+    threshold = calibrate_threshold(confidence, np.ones(100, bool), target_recall=0.95, n_labels=100)
+    assert np.mean(confidence >= threshold) >= 0.95
+
+
+@pytest.mark.parametrize("field, value", [("epochs", 0), ("val_fraction", 0.7), ("learning_rate", -1.0)])
+def test_bad_arguments_quote_the_value(field, value):
+    with pytest.raises(ValueError, match=f"{field}={value!r}"):
+        TrainingArgs(**{field: value})
