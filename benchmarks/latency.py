@@ -59,7 +59,10 @@ def startup_seconds(data_dir: str, runs: int) -> list[float]:
         started = time.perf_counter()
         process = subprocess.Popen(
             [sys.executable, str(PROJECT / "app.py"), "--port", str(port)],
-            cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            cwd=PROJECT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         try:
             from gradio_client import Client
@@ -122,7 +125,14 @@ def main() -> None:
         "device": str(encoder.device),
     }
     print(f"{'measure':36} {'value':>10}")
-    for key in ("reply_median_ms", "reply_p95_ms", "reply_p99_ms", "encoder_forward_median_ms", "overhead_ratio", "startup_to_first_answer_s"):
+    for key in (
+        "reply_median_ms",
+        "reply_p95_ms",
+        "reply_p99_ms",
+        "encoder_forward_median_ms",
+        "overhead_ratio",
+        "startup_to_first_answer_s",
+    ):
         print(f"{key:36} {result[key]:>10}")
     print(f"routes: {routes}")
     print(json.dumps(result))

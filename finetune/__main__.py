@@ -32,7 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     p_train.add_argument("--out", default=None, help="folder for the new version (default: runs/intent-<time>)")
     p_train.add_argument("--base-model", default=None, help="local model folder (default: the bundled MiniLM)")
     p_train.add_argument("--epochs", type=int, default=TrainingArgs.epochs)
-    p_train.add_argument("--min-steps", type=int, default=TrainingArgs.min_steps, help="small data sets train at least this many steps")
+    p_train.add_argument(
+        "--min-steps", type=int, default=TrainingArgs.min_steps, help="small data sets train at least this many steps"
+    )
     p_train.add_argument("--batch-size", type=int, default=TrainingArgs.batch_size)
     p_train.add_argument("--learning-rate", type=float, default=TrainingArgs.learning_rate)
     p_train.add_argument("--val-fraction", type=float, default=TrainingArgs.val_fraction)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from retrieval import RowError
+from retrieval import RowError, RowErrors
 
 OUT_OF_SCOPE = "oos"
 LABEL_FALLBACKS = ("intent", "label", "category")
@@ -30,14 +30,10 @@ class Example:
     intent: str
 
 
-class DataError(ValueError):
+class DataError(RowErrors):
     """Training data that cannot be used; ``errors`` lists every problem found."""
 
-    def __init__(self, errors: list[RowError]):
-        self.errors = errors
-        shown = "\n".join(f"  - {e}" for e in errors[:20])
-        more = f"\n  ... and {len(errors) - 20} more" if len(errors) > 20 else ""
-        super().__init__(f"{len(errors)} problem(s) in the training data:\n{shown}{more}")
+    subject = "the training data"
 
 
 def data_hash(examples: list[Example]) -> str:

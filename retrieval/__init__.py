@@ -1,7 +1,7 @@
 """Semantic + lexical FAQ retrieval: an encoder, FAQ files, and a hybrid FAISS/BM25 index."""
 
 from retrieval.encoder import Encoder, default_model_path, pick_device
-from retrieval.faq import FaqEntry, FaqError, RowError, faq_hash, load_faq
+from retrieval.faq import FaqEntry, FaqError, RowError, RowErrors, faq_hash, load_faq
 from retrieval.index import FaqHit, FaqIndex, IndexMismatchError
 
 __all__ = [
@@ -12,6 +12,7 @@ __all__ = [
     "FaqIndex",
     "IndexMismatchError",
     "RowError",
+    "RowErrors",
     "default_model_path",
     "faq_hash",
     "load_faq",

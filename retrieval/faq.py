@@ -53,14 +53,20 @@ class RowError:
         return f"{where}, column '{self.column}': {self.message}" if self.column else f"{where}: {self.message}"
 
 
-class FaqError(ValueError):
-    """A FAQ file that cannot be used; ``errors`` lists every problem found."""
+class RowErrors(ValueError):
+    """A file that cannot be used; ``errors`` lists every problem found (the first 20 in the message)."""
+
+    subject = "the file"
 
     def __init__(self, errors: list[RowError]):
         self.errors = errors
         shown = "\n".join(f"  - {e}" for e in errors[:20])
         more = f"\n  ... and {len(errors) - 20} more" if len(errors) > 20 else ""
-        super().__init__(f"{len(errors)} problem(s) in the FAQ:\n{shown}{more}")
+        super().__init__(f"{len(errors)} problem(s) in {self.subject}:\n{shown}{more}")
+
+
+class FaqError(RowErrors):
+    subject = "the FAQ"
 
 
 def faq_hash(entries: list[FaqEntry]) -> str:

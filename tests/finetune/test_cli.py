@@ -35,8 +35,17 @@ def trained(banking_rows, tmp_path_factory):
     _write(folder / "train.csv", [r for i in INTENTS for r in by_intent[i][:24]])
     _write(folder / "test.csv", [r for i in INTENTS for r in by_intent[i][24:34]] + by_intent[UNSEEN][:10])
     result = _run(
-        "train", "--data", str(folder / "train.csv"), "--text-col", "text", "--label-col", "category",
-        "--out", str(folder / "model"), "--min-steps", "60",
+        "train",
+        "--data",
+        str(folder / "train.csv"),
+        "--text-col",
+        "text",
+        "--label-col",
+        "category",
+        "--out",
+        str(folder / "model"),
+        "--min-steps",
+        "60",
     )
     assert result.returncode == 0, result.stderr[-2000:]
     return folder, result
@@ -55,8 +64,15 @@ def test_train_prints_a_json_summary_last(trained):
 def test_evaluate_writes_the_report(trained):
     folder, _ = trained
     result = _run(
-        "evaluate", "--model", str(folder / "model"), "--data", str(folder / "test.csv"),
-        "--label-col", "category", "--json-out", str(folder / "report.json"),
+        "evaluate",
+        "--model",
+        str(folder / "model"),
+        "--data",
+        str(folder / "test.csv"),
+        "--label-col",
+        "category",
+        "--json-out",
+        str(folder / "report.json"),
     )
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads((folder / "report.json").read_text())

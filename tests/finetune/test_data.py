@@ -32,7 +32,9 @@ def test_jsonl_and_rasa_style_yaml(tmp_path):
     jsonl.write_text("\n".join(json.dumps({"text": t, "intent": i}) for t, i in [("hi", "greet"), ("bye", "goodbye")]))
     assert [(e.text, e.intent) for e in load_examples(jsonl)] == [("hi", "greet"), ("bye", "goodbye")]
     rasa = tmp_path / "nlu.yml"
-    rasa.write_text("intents:\n  - intent: greet\n    examples: [hi, hello]\n  - intent: goodbye\n    examples: [bye]\n")
+    rasa.write_text(
+        "intents:\n  - intent: greet\n    examples: [hi, hello]\n  - intent: goodbye\n    examples: [bye]\n"
+    )
     assert len(load_examples(rasa)) == 3
 
 

@@ -11,7 +11,12 @@ from finetune import Example, IntentClassifier, ModelMismatchError, TrainingArgs
 from finetune.train import calibrate_threshold, length_grouped_batches, stratified_split
 
 TINY = {
-    "order_status": ["where is my order", "has my order shipped yet", "status of my purchase", "when will my order come"],
+    "order_status": [
+        "where is my order",
+        "has my order shipped yet",
+        "status of my purchase",
+        "when will my order come",
+    ],
     "refund": ["I want my money back", "refund please", "how do I get a refund", "return my money"],
     "greet": ["hello", "hi there", "good morning", "hey"],
     "password": ["I forgot my password", "reset my password", "can't log in", "password not working"],
@@ -22,7 +27,9 @@ EXAMPLES = [Example(text, intent) for intent, texts in TINY.items() for text in 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     out = tmp_path_factory.mktemp("model") / "v1"
-    args = TrainingArgs(epochs=1, min_steps=40, batch_size=8, val_fraction=0.0, learning_rate=1e-3, head_learning_rate=5e-3)
+    args = TrainingArgs(
+        epochs=1, min_steps=40, batch_size=8, val_fraction=0.0, learning_rate=1e-3, head_learning_rate=5e-3
+    )
     classifier = train(EXAMPLES, args, out_dir=out, show_progress=False)
     return classifier, out
 

@@ -12,9 +12,22 @@ from tests.conftest import ASSETS, PROJECT
 def test_evaluate_prints_and_writes_figures(tmp_path):
     out = tmp_path / "coverage.json"
     result = subprocess.run(
-        [sys.executable, "-m", "retrieval", "evaluate", "--faq", str(ASSETS / "faq.csv"),
-         "--queries", str(ASSETS / "faq_eval.csv"), "--json-out", str(out)],
-        cwd=PROJECT, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "retrieval",
+            "evaluate",
+            "--faq",
+            str(ASSETS / "faq.csv"),
+            "--queries",
+            str(ASSETS / "faq_eval.csv"),
+            "--json-out",
+            str(out),
+        ],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     figures = json.loads(out.read_text())
@@ -29,7 +42,10 @@ def test_unknown_faq_id_in_queries_is_named(tmp_path):
     queries.write_text("query,faq_id\nhow long is shipping,does-not-exist\n", encoding="utf-8")
     result = subprocess.run(
         [sys.executable, "-m", "retrieval", "evaluate", "--faq", str(ASSETS / "faq.csv"), "--queries", str(queries)],
-        cwd=PROJECT, capture_output=True, text=True, timeout=300,
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 2
     assert "q.csv, row 2: unknown faq_id 'does-not-exist'" in result.stderr

@@ -21,10 +21,38 @@ def test_default_faq_loads_with_alternatives():
 @pytest.mark.parametrize(
     "name, content",
     [
-        ("faq.csv", 'id,question,answer,category,alternatives\nq1,How long is delivery?,"2-5 days, usually",shipping,When will it arrive? | Delivery time\n'),
-        ("faq.tsv", "question\tanswer\talternatives\nHow long is delivery?\t2-5 days, usually\tWhen will it arrive? | Delivery time\n"),
-        ("faq.json", json.dumps([{"id": "q1", "question": "How long is delivery?", "answer": "2-5 days, usually", "alternatives": ["When will it arrive?", "Delivery time"]}])),
-        ("faq.jsonl", json.dumps({"question": "How long is delivery?", "answer": "2-5 days, usually", "alternatives": "When will it arrive? | Delivery time"}) + "\n"),
+        (
+            "faq.csv",
+            'id,question,answer,category,alternatives\nq1,How long is delivery?,"2-5 days, usually",shipping,When will it arrive? | Delivery time\n',
+        ),
+        (
+            "faq.tsv",
+            "question\tanswer\talternatives\nHow long is delivery?\t2-5 days, usually\tWhen will it arrive? | Delivery time\n",
+        ),
+        (
+            "faq.json",
+            json.dumps(
+                [
+                    {
+                        "id": "q1",
+                        "question": "How long is delivery?",
+                        "answer": "2-5 days, usually",
+                        "alternatives": ["When will it arrive?", "Delivery time"],
+                    }
+                ]
+            ),
+        ),
+        (
+            "faq.jsonl",
+            json.dumps(
+                {
+                    "question": "How long is delivery?",
+                    "answer": "2-5 days, usually",
+                    "alternatives": "When will it arrive? | Delivery time",
+                }
+            )
+            + "\n",
+        ),
     ],
 )
 def test_formats(tmp_path, name, content):

@@ -10,8 +10,12 @@ from retrieval import Encoder, FaqEntry, FaqIndex, IndexMismatchError, load_faq
 from tests.conftest import ASSETS
 
 ENTRIES = [
-    FaqEntry("ship-1", "How long does delivery take?", "2-5 business days.", "shipping", ("When will my parcel arrive?",)),
-    FaqEntry("ret-1", "How do I return an item?", "Start at the returns portal.", "returns", ("Can I send something back?",)),
+    FaqEntry(
+        "ship-1", "How long does delivery take?", "2-5 business days.", "shipping", ("When will my parcel arrive?",)
+    ),
+    FaqEntry(
+        "ret-1", "How do I return an item?", "Start at the returns portal.", "returns", ("Can I send something back?",)
+    ),
     FaqEntry("pay-1", "Which payment methods do you accept?", "Cards, PayPal and Klarna.", "payments"),
     FaqEntry("prod-1", "Is the Fjord duvet cover (HG-4471) machine washable?", "Yes, at 40 degrees.", "products"),
     FaqEntry("prod-2", "Is the Nordby side table (HG-2210) solid oak?", "Yes, FSC oak.", "products"),
