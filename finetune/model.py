@@ -3,7 +3,7 @@
 On disk a version is a folder that plain peft can read::
 
     adapter/              adapter_config.json + adapter_model.safetensors (save_pretrained)
-    head.safetensors      the linear head (weight, bias) over the pooled, normalised embedding
+    head.safetensors      the linear head (weight, bias) over the pooled (not normalised) embedding
     version.json          labels, data hash, hyperparameters, metrics, threshold, base model
 
 For serving, :meth:`IntentClassifier.load` merges the adapter into the base weights, so a
@@ -67,7 +67,7 @@ class IntentClassifier(torch.nn.Module):
         return self
 
     def forward(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
-        return self.head(self.encoder.embed(features))
+        return self.head(self.encoder.embed(features, normalize=False))
 
     def predict_proba(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         """Softmax probabilities, shape (len(texts), len(labels))."""

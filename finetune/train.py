@@ -23,7 +23,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -62,7 +62,6 @@ class TrainingArgs:
     target_recall: float = 0.95  # share of correct validation predictions kept above the threshold
     seed: int = 42
     device: str = "auto"
-    history: list = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         checks = {
@@ -195,13 +194,13 @@ def train(
     report(0.0, "Loading the base model")
     encoder = Encoder(args.base_model, device=args.device, max_length=args.max_length)
     report(0.02, "Embedding the training data")
-    features = encoder.encode(train_texts, show_progress=show_progress)
+    features = encoder.encode(train_texts, show_progress=show_progress, normalize=False)
     head = _logistic_head(features, train_targets, len(labels), args.logreg_c, args.seed).to(encoder.device)
-    logreg_val_accuracy = (
-        float(np.mean((encoder.encode(val_texts) @ head.weight.detach().cpu().numpy().T).argmax(1) == val_targets))
-        if val_texts
-        else float("nan")
-    )
+    logreg_val_accuracy = float("nan")
+    if val_texts:
+        with torch.no_grad():
+            val_logits = head(torch.from_numpy(encoder.encode(val_texts, normalize=False)).to(encoder.device))
+        logreg_val_accuracy = float(np.mean(val_logits.argmax(1).cpu().numpy() == val_targets))
 
     from peft import LoraConfig, get_peft_model
 
@@ -302,7 +301,7 @@ def train(
         "data_hash": data_hash(examples),
         "examples": {"total": len(examples), "train": len(train_set), "validation": len(val_set)},
         "intent_counts": dict(sorted(Counter(e.intent for e in in_scope).items())),
-        "hyperparameters": {k: v for k, v in asdict(args).items() if k != "history"},
+        "hyperparameters": asdict(args),
         "threshold_calibration": {"on": calibrated_on, "target_recall": args.target_recall},
         "metrics": {
             "val_accuracy": _round(val_accuracy),

@@ -106,12 +106,18 @@ class Encoder:
         features = self.model.preprocess(texts)
         return {k: v.to(self.device) if isinstance(v, torch.Tensor) else v for k, v in features.items()}
 
-    def embed(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Forward pass on tokenised features; keeps gradients (used by training)."""
-        embeddings = self.model(features)["sentence_embedding"]
-        return torch.nn.functional.normalize(embeddings, dim=-1)
+    def embed(self, features: dict[str, torch.Tensor], normalize: bool = True) -> torch.Tensor:
+        """Forward pass on tokenised features; keeps gradients (used by training).
 
-    def encode(self, texts: list[str], show_progress: bool = False) -> np.ndarray:
+        ``normalize=False`` returns the pooled vector before any normalisation layer: a
+        classifier head learns faster on it than on unit vectors (larger logits per step)."""
+        for module in self.model:
+            if normalize or type(module).__name__ != "Normalize":
+                features = module(features)
+        embeddings = features["sentence_embedding"]
+        return torch.nn.functional.normalize(embeddings, dim=-1) if normalize else embeddings
+
+    def encode(self, texts: list[str], show_progress: bool = False, normalize: bool = True) -> np.ndarray:
         """Embeds ``texts`` in length-sorted batches; returns an (n, dimension) float32 array."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
@@ -126,7 +132,7 @@ class Encoder:
             for start in batches:
                 index = order[start : start + self.batch_size]
                 features = self.tokenize([texts[i] for i in index])
-                out[index] = self.embed(features).float().cpu().numpy()
+                out[index] = self.embed(features, normalize).float().cpu().numpy()
         return out
 
     def describe(self) -> dict:
