@@ -6,8 +6,10 @@ it and takes the answer next turn. An unsure classifier falls back to FAQ search
 FAQ search asks a clarifying question with the closest candidates; nothing close gives a
 polite fallback, and repeated fallbacks offer a person.
 
-Not here (later issues): conversation logs, entity normalisation, out-of-scope detection
-beyond the confidence threshold, frustration detection.
+A confident intent passes two calibrated tests (see ``finetune.model``): softmax confidence
+and closeness to a training example of that intent.
+
+Not here (later issues): conversation logs, entity normalisation, frustration detection.
 """
 
 from __future__ import annotations
@@ -126,8 +128,18 @@ class Bot:
         prediction = self.classifier.predict([message])[0]
         trace["ms"]["classify"] = round(1000 * (time.perf_counter() - t), 2)
         entities = self.domain.extract(message)
-        trace.update(entities=sorted(entities), threshold=round(self.intent_threshold, 4))
-        confident = prediction.confidence >= self.intent_threshold
+        trace.update(
+            entities=sorted(entities),
+            threshold=round(self.intent_threshold, 4),
+            similarity=round(prediction.similarity, 4),
+            similarity_threshold=round(self.classifier.similarity_threshold, 4),
+        )
+        confident = (
+            prediction.in_scope
+            if self.settings.intent_threshold is None
+            else prediction.confidence >= self.intent_threshold
+            and prediction.similarity >= self.classifier.similarity_threshold
+        )
         intent = self.domain.intents.get(prediction.intent) if confident else None
 
         if session.pending is not None:

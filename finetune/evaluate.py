@@ -73,9 +73,9 @@ def evaluate(classifier: IntentClassifier, examples: list[Example], threshold: f
     threshold = classifier.threshold if threshold is None else threshold
     known = set(classifier.labels)
     gold = [e.intent if e.intent in known else OUT_OF_SCOPE for e in examples]
-    probabilities = classifier.predict_proba([e.text for e in examples])
+    probabilities, similarities = classifier.scores([e.text for e in examples])
     top = [classifier.labels[i] for i in probabilities.argmax(1)]
-    rejected = probabilities.max(1) < threshold
+    rejected = ~classifier.in_scope(probabilities, similarities, threshold)
     final = [OUT_OF_SCOPE if r else t for t, r in zip(top, rejected)]
 
     in_scope = [i for i, g in enumerate(gold) if g != OUT_OF_SCOPE]
@@ -87,6 +87,7 @@ def evaluate(classifier: IntentClassifier, examples: list[Example], threshold: f
         "n_in_scope": len(in_scope),
         "n_oos": len(oos),
         "threshold": round(float(threshold), 4),
+        "similarity_threshold": round(classifier.similarity_threshold, 4),
         "accuracy": _ratio(sum(g == t for g, t in zip(gold_in, top_in)), len(in_scope)),
         "macro_f1": round(float(f1_score(gold_in, top_in, labels=sorted(set(gold_in)), average="macro")), 4)
         if in_scope

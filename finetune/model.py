@@ -4,7 +4,13 @@ On disk a version is a folder that plain peft can read::
 
     adapter/              adapter_config.json + adapter_model.safetensors (save_pretrained)
     head.safetensors      the linear head (weight, bias) over the pooled (not normalised) embedding
-    version.json          labels, data hash, hyperparameters, metrics, threshold, base model
+    support.safetensors   unit embeddings of the training examples and their intents
+    version.json          labels, data hash, hyperparameters, metrics, thresholds, base model
+
+A turn is in scope when two calibrated tests agree: the softmax confidence is high enough, and
+the turn lies close to a training example of the predicted intent (cosine similarity in the
+tuned embedding space). Softmax alone is confidently wrong on text unlike anything trained
+("how do I cook pasta" -> 0.96 for a product question); the distance catches most of it.
 
 For serving, :meth:`IntentClassifier.load` merges the adapter into the base weights, so a
 prediction costs exactly one plain BERT forward pass.
@@ -27,6 +33,7 @@ from retrieval.encoder import model_fingerprint
 
 VERSION_FILE = "version.json"
 HEAD_FILE = "head.safetensors"
+SUPPORT_FILE = "support.safetensors"
 ADAPTER_DIR = "adapter"
 
 
@@ -36,25 +43,54 @@ class ModelMismatchError(ValueError):
 
 @dataclass(frozen=True)
 class Prediction:
-    """``intent`` is the top intent whatever its confidence; ``in_scope`` tells whether the
-    confidence reaches the calibrated threshold; ``ranking`` holds the top candidates."""
+    """``intent`` is the top intent whatever its confidence; ``similarity`` is the cosine to the
+    nearest training example of that intent; ``in_scope`` tells whether both reach their
+    calibrated thresholds; ``ranking`` holds the top candidates."""
 
     intent: str
     confidence: float
     in_scope: bool
     ranking: tuple[tuple[str, float], ...]
+    similarity: float = 1.0
+
+
+@dataclass
+class Support:
+    """Unit embeddings of the training examples (rows) and their intent indices."""
+
+    embeddings: torch.Tensor
+    labels: torch.Tensor
+
+    def nearest(self, embeddings: torch.Tensor, intents: torch.Tensor, exclude_self: bool = False) -> torch.Tensor:
+        """Cosine of each embedding to the closest support example of the given intent."""
+        sims = embeddings.float() @ self.embeddings.float().T
+        sims = sims.masked_fill(self.labels[None, :] != intents[:, None], -1.0)
+        if exclude_self:  # the rows are the support itself: leave-one-out
+            sims.fill_diagonal_(-1.0)
+        return sims.max(dim=1).values
 
 
 class IntentClassifier(torch.nn.Module):
     """Scores texts against the trained intents. ``chatbot`` only needs :meth:`predict`."""
 
-    def __init__(self, encoder: Encoder, head: torch.nn.Linear, labels: list[str], threshold: float, version: dict):
+    def __init__(
+        self,
+        encoder: Encoder,
+        head: torch.nn.Linear,
+        labels: list[str],
+        threshold: float,
+        version: dict,
+        support: Support | None = None,
+        similarity_threshold: float = -1.0,
+    ):
         super().__init__()
         self.encoder = encoder
         self.head = head
         self.labels = list(labels)
         self.threshold = float(threshold)
         self.version = version
+        self.support = support
+        self.similarity_threshold = float(similarity_threshold)
 
     @property
     def transformer(self) -> torch.nn.Module:
@@ -69,28 +105,46 @@ class IntentClassifier(torch.nn.Module):
     def forward(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
         return self.head(self.encoder.embed(features, normalize=False))
 
-    def predict_proba(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
-        """Softmax probabilities, shape (len(texts), len(labels))."""
-        out = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
+    def scores(self, texts: list[str], batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
+        """Softmax probabilities (n, labels) and the similarity of each text to the nearest
+        training example of its top intent (n,; 1.0 when no support is stored)."""
+        probabilities = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
+        similarities = np.ones(len(texts), dtype=np.float32)
         order = np.argsort([len(t) for t in texts], kind="stable")
         was_training = self.training
         self.eval()
         with torch.inference_mode():
             for start in range(0, len(texts), batch_size):
                 index = order[start : start + batch_size]
-                logits = self(self.encoder.tokenize([texts[i] or " " for i in index]))
-                out[index] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
+                pooled = self.encoder.embed(self.encoder.tokenize([texts[i] or " " for i in index]), normalize=False)
+                logits = self.head(pooled).float()
+                probabilities[index] = torch.softmax(logits, dim=-1).cpu().numpy()
+                if self.support is not None:
+                    unit = torch.nn.functional.normalize(pooled.float(), dim=-1)
+                    similarities[index] = self.support.nearest(unit, logits.argmax(1)).cpu().numpy()
         self.train(was_training)
-        return out
+        return probabilities, similarities
+
+    def predict_proba(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        """Softmax probabilities, shape (len(texts), len(labels))."""
+        return self.scores(texts, batch_size)[0]
+
+    def in_scope(
+        self, probabilities: np.ndarray, similarities: np.ndarray, threshold: float | None = None
+    ) -> np.ndarray:
+        """Which rows pass both calibrated tests (``threshold`` overrides the confidence one)."""
+        threshold = self.threshold if threshold is None else threshold
+        return (probabilities.max(1) >= threshold) & (similarities >= self.similarity_threshold)
 
     def predict(self, texts: list[str], top: int = 3) -> list[Prediction]:
-        """The best intent of each text with its confidence and the runners-up."""
-        probabilities = self.predict_proba(texts)
+        """The best intent of each text with its confidence, similarity and the runners-up."""
+        probabilities, similarities = self.scores(texts)
+        accepted = self.in_scope(probabilities, similarities)
         predictions = []
-        for row in probabilities:
+        for row, similarity, ok in zip(probabilities, similarities, accepted):
             best = np.argsort(-row)[:top]
             ranking = tuple((self.labels[i], float(row[i])) for i in best)
-            predictions.append(Prediction(ranking[0][0], ranking[0][1], ranking[0][1] >= self.threshold, ranking))
+            predictions.append(Prediction(ranking[0][0], ranking[0][1], bool(ok), ranking, float(similarity)))
         return predictions
 
     # -- persistence ------------------------------------------------------------------------
@@ -109,7 +163,18 @@ class IntentClassifier(torch.nn.Module):
             self.transformer.save_pretrained(str(tmp / ADAPTER_DIR))
             head_state = {k: v.detach().cpu().contiguous() for k, v in self.head.state_dict().items()}
             save_file(head_state, str(tmp / HEAD_FILE))
-            version = {**self.version, "labels": self.labels, "threshold": self.threshold}
+            if self.support is not None:
+                support = {
+                    "embeddings": self.support.embeddings.half().cpu().contiguous(),
+                    "labels": self.support.labels.cpu().contiguous(),
+                }
+                save_file(support, str(tmp / SUPPORT_FILE))
+            version = {
+                **self.version,
+                "labels": self.labels,
+                "threshold": self.threshold,
+                "similarity_threshold": self.similarity_threshold,
+            }
             (tmp / VERSION_FILE).write_text(json.dumps(version, indent=1, ensure_ascii=False), encoding="utf-8")
         return directory
 
@@ -147,6 +212,7 @@ class IntentClassifier(torch.nn.Module):
         try:
             peft_model = PeftModel.from_pretrained(encoder.transformer, str(directory / ADAPTER_DIR))
             head_state = load_file(str(directory / HEAD_FILE))
+            support_state = load_file(str(directory / SUPPORT_FILE)) if (directory / SUPPORT_FILE).is_file() else None
         except Exception as exc:  # safetensors/peft raise many types for damaged files
             raise ModelMismatchError(f"{directory} cannot be loaded: {exc}") from exc
         encoder.transformer = peft_model.merge_and_unload() if merge else peft_model
@@ -154,5 +220,11 @@ class IntentClassifier(torch.nn.Module):
         if head.out_features != len(labels):
             raise ModelMismatchError(f"{directory}: the head has {head.out_features} outputs for {len(labels)} labels")
         head.load_state_dict(head_state)
-        model = cls(encoder, head.to(encoder.device), labels, threshold, version)
+        support = None
+        if support_state is not None:
+            support = Support(
+                support_state["embeddings"].float().to(encoder.device), support_state["labels"].to(encoder.device)
+            )
+        similarity_threshold = float(version.get("similarity_threshold", -1.0))
+        model = cls(encoder, head.to(encoder.device), labels, threshold, version, support, similarity_threshold)
         return model.eval()

@@ -8,8 +8,10 @@ The recipe, chosen by measurement on 2 CPU cores (see README, "Intent accuracy")
 2. Add LoRA adapters (r=16) to the attention and feed-forward projections and train them with
    the head: AdamW, linear warm-up and decay, batches grouped by length (padding is most of the
    cost of short utterances), gradient clipping.
-3. Keep the epoch with the best validation accuracy (early stopping), then calibrate the
-   confidence threshold on the same held-out split.
+3. Keep the epoch with the best validation accuracy (early stopping).
+4. Embed the training examples with the tuned encoder (the "support" for out-of-scope
+   detection) and calibrate two thresholds on the held-out split: softmax confidence, and
+   similarity to the nearest training example of the predicted intent.
 
 It does not tune hyperparameters per data set; the defaults are meant to hold across intent
 data sets of a few hundred to tens of thousands of examples.
@@ -30,7 +32,7 @@ import numpy as np
 import torch
 
 from finetune.data import OUT_OF_SCOPE, Example, data_hash
-from finetune.model import IntentClassifier
+from finetune.model import IntentClassifier, Support
 from retrieval import Encoder
 
 ProgressCallback = Callable[[float, str], None]
@@ -156,6 +158,15 @@ def calibrate_threshold(confidences: np.ndarray, correct: np.ndarray, target_rec
     return round(min(max(threshold, floor), 0.9), 4)
 
 
+def calibrate_similarity(similarities: np.ndarray, correct: np.ndarray, target_recall: float) -> float:
+    """The similarity to the nearest training example under which a turn is out of scope:
+    the highest value that keeps ``target_recall`` of the correctly classified held-out turns."""
+    kept = similarities[correct & (similarities > -1.0)]
+    if len(kept) == 0:
+        return -1.0  # nothing to calibrate on: the test is off
+    return round(float(np.quantile(kept, 1.0 - target_recall, method="lower")), 4)
+
+
 def _accuracy(classifier: IntentClassifier, texts: list[str], targets: np.ndarray) -> tuple[float, np.ndarray]:
     probabilities = classifier.predict_proba(texts)
     return float(np.mean(probabilities.argmax(1) == targets)) if len(texts) else float("nan"), probabilities
@@ -278,21 +289,26 @@ def train(
             param.copy_(saved)
     classifier.eval()
 
-    report(0.96, "Calibrating the confidence threshold")
+    report(0.94, "Embedding the training examples for out-of-scope detection")
+    support_embeddings = torch.from_numpy(encoder.encode(train_texts)).to(encoder.device)
+    classifier.support = Support(support_embeddings, torch.as_tensor(train_targets, device=encoder.device))
+
+    report(0.97, "Calibrating the thresholds")
+    # each test keeps half the allowed loss of correct turns, so together they keep target_recall
+    per_test_recall = 1.0 - (1.0 - args.target_recall) / 2
     if val_texts:
-        val_accuracy, probabilities = _accuracy(classifier, val_texts, val_targets)
-        confidence = probabilities.max(1)
-        threshold = calibrate_threshold(
-            confidence, probabilities.argmax(1) == val_targets, args.target_recall, len(labels)
-        )
+        probabilities, similarities = classifier.scores(val_texts)
+        val_accuracy = float(np.mean(probabilities.argmax(1) == val_targets))
+        correct = probabilities.argmax(1) == val_targets
         calibrated_on = "validation"
-    else:
-        val_accuracy, probabilities = float("nan"), classifier.predict_proba(train_texts)
-        threshold = calibrate_threshold(
-            probabilities.max(1), probabilities.argmax(1) == train_targets, args.target_recall, len(labels)
-        )
+    else:  # too few examples to hold any out: leave-one-out similarities on the training set
+        probabilities = classifier.predict_proba(train_texts)
+        targets = torch.as_tensor(probabilities.argmax(1), device=encoder.device)
+        similarities = classifier.support.nearest(support_embeddings, targets, exclude_self=True).cpu().numpy()
+        val_accuracy, correct = float("nan"), probabilities.argmax(1) == train_targets
         calibrated_on = "training (no validation split: too few examples)"
-    classifier.threshold = threshold
+    classifier.threshold = calibrate_threshold(probabilities.max(1), correct, per_test_recall, len(labels))
+    classifier.similarity_threshold = calibrate_similarity(similarities, correct, per_test_recall)
     train_seconds = time.perf_counter() - started
     classifier.version = {
         "format": 1,
@@ -302,7 +318,11 @@ def train(
         "examples": {"total": len(examples), "train": len(train_set), "validation": len(val_set)},
         "intent_counts": dict(sorted(Counter(e.intent for e in in_scope).items())),
         "hyperparameters": asdict(args),
-        "threshold_calibration": {"on": calibrated_on, "target_recall": args.target_recall},
+        "threshold_calibration": {
+            "on": calibrated_on,
+            "target_recall": args.target_recall,
+            "tests": ["confidence", "similarity"],
+        },
         "metrics": {
             "val_accuracy": _round(val_accuracy),
             "logreg_val_accuracy": _round(logreg_val_accuracy),
