@@ -26,11 +26,17 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     bot = Bot.from_settings(settings)
     session = bot.session()
-    print("Type a message (Ctrl-D or /quit to leave).")
+    suggestions: list[str] = []
+    print("Type a message, or the number of a suggestion (Ctrl-D or /quit to leave).")
     for line in sys.stdin:
         if line.strip() in ("/quit", "/exit"):
             break
+        choice = line.strip()
+        if choice.isdigit() and 1 <= int(choice) <= len(suggestions):
+            line = suggestions[int(choice) - 1]
+            print(f"you> {line}")
         reply = bot.reply(session, line)
+        suggestions = reply.suggestions
         print(f"bot> {reply.text}")
         for i, suggestion in enumerate(reply.suggestions, 1):
             print(f"     [{i}] {suggestion}")

@@ -126,3 +126,14 @@ def test_threshold_keeps_target_share_of_correct_predictions():
 def test_bad_arguments_quote_the_value(field, value):
     with pytest.raises(ValueError, match=f"{field}={value!r}"):
         TrainingArgs(**{field: value})
+
+
+def test_out_of_scope_needs_closeness_to_a_training_example(tiny):
+    classifier, out = tiny
+    assert (out / "support.safetensors").is_file()
+    loaded = IntentClassifier.load(out)
+    assert loaded.similarity_threshold == classifier.similarity_threshold > 0
+    trained, far = loaded.predict(["refund please", "zxqv blorp wibble"])
+    assert trained.similarity > 0.99 and trained.in_scope
+    assert far.similarity < trained.similarity
+    assert not far.in_scope
