@@ -43,7 +43,7 @@ class TrainingArgs:
     """Hyperparameters of :func:`train`; every field is recorded in ``version.json``."""
 
     base_model: str | None = None  # local model folder; None = the default MiniLM
-    epochs: int = 4  # upper bound; early stopping may end sooner
+    epochs: int = 3  # upper bound; early stopping may end sooner
     min_steps: int = 200  # small data sets run more epochs, up to this many optimizer steps
     max_epochs: int = 40  # cap on the epochs that min_steps may add
     batch_size: int = 32
