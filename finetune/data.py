@@ -57,14 +57,7 @@ def load_examples(path: str | os.PathLike, text_col: str = "text", label_col: st
     path = Path(path)
     name = path.name
     suffix = path.suffix.lower()
-    if suffix not in SUFFIXES:
-        raise DataError([RowError(name, 0, "", f"unsupported file type '{suffix}'; allowed: {', '.join(SUFFIXES)}")])
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DataError([RowError(name, 0, "", f"not UTF-8 text (byte {exc.start}); save the file as UTF-8")]) from None
-    if not text.strip():
-        raise DataError([RowError(name, 0, "", "the file is empty")])
+    text = DataError.read_text(path, SUFFIXES)
     if suffix in (".yaml", ".yml"):
         records = _yaml_records(text, name)
     elif suffix == ".jsonl":

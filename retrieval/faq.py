@@ -64,6 +64,21 @@ class RowErrors(ValueError):
         more = f"\n  ... and {len(errors) - 20} more" if len(errors) > 20 else ""
         super().__init__(f"{len(errors)} problem(s) in {self.subject}:\n{shown}{more}")
 
+    @classmethod
+    def read_text(cls, path: Path, suffixes: tuple[str, ...]) -> str:
+        """An uploaded file's text: refuses other file types, non-UTF-8 bytes and empty files."""
+        if path.suffix.lower() not in suffixes:
+            message = f"unsupported file type '{path.suffix}'; allowed: {', '.join(suffixes)}"
+            raise cls([RowError(path.name, 0, "", message)])
+        try:
+            text = path.read_bytes().decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            message = f"not UTF-8 text (byte {exc.start}); save the file as UTF-8"
+            raise cls([RowError(path.name, 0, "", message)]) from None
+        if not text.strip():
+            raise cls([RowError(path.name, 0, "", "the file is empty")])
+        return text
+
 
 class FaqError(RowErrors):
     subject = "the FAQ"
@@ -79,16 +94,7 @@ def load_faq(path: str | os.PathLike) -> list[FaqEntry]:
     """Reads and validates a FAQ file; raises :class:`FaqError` on any bad row."""
     path = Path(path)
     name = path.name
-    if path.suffix.lower() not in SUFFIXES:
-        raise FaqError(
-            [RowError(name, 0, "", f"unsupported file type '{path.suffix}'; allowed: {', '.join(SUFFIXES)}")]
-        )
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise FaqError([RowError(name, 0, "", f"not UTF-8 text (byte {exc.start}); save the file as UTF-8")]) from None
-    if not text.strip():
-        raise FaqError([RowError(name, 0, "", "the file is empty")])
+    text = FaqError.read_text(path, SUFFIXES)
     records = _read_records(text, path.suffix.lower(), name)
     return validate_faq(records, name)
 
