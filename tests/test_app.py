@@ -1,4 +1,4 @@
-"""The Gradio page on a real server on localhost, called the way gradio_client users call it."""
+"""The real server on localhost: the Gradio page, its gradio_client API, /api/chat and /healthz."""
 
 from __future__ import annotations
 
@@ -15,14 +15,26 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(default_bot):
-    from app import build_app
+    import threading
+    import time
 
-    demo = build_app(default_bot)
-    demo.queue(default_concurrency_limit=4, max_size=16)
+    import uvicorn
+
+    from app import build_server
+
     port = _free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    uvicorn_server = uvicorn.Server(
+        uvicorn.Config(build_server(default_bot), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=uvicorn_server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not uvicorn_server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
+        time.sleep(0.05)
     yield f"http://127.0.0.1:{port}/"
-    demo.close()
+    uvicorn_server.should_exit = True
+    thread.join(timeout=10)
 
 
 def test_page_is_served(server):
@@ -50,3 +62,35 @@ def test_only_the_chat_is_in_the_public_api(server):
 
     endpoints = Client(server, verbose=False).view_api(return_format="dict", print_info=False)["named_endpoints"]
     assert list(endpoints) == ["/chat"]
+
+
+def test_rest_chat_keeps_the_conversation(server):
+    import httpx
+
+    first = httpx.post(server + "api/chat", json={"session_id": "rest-1", "message": "where is my order?"}, timeout=30)
+    assert first.status_code == 200
+    body = first.json()
+    assert body["route"] == "ask_slot" and body["session_id"] == "rest-1"
+    assert {"reply", "route", "intent", "confidence", "suggestions", "sources"} <= set(body)
+    second = httpx.post(server + "api/chat", json={"session_id": "rest-1", "message": "A-12345"}, timeout=30).json()
+    assert second["route"] == "template" and "A-12345" in second["reply"]
+    fresh = httpx.post(server + "api/chat", json={"message": "hello"}, timeout=30).json()
+    assert fresh["session_id"] and fresh["session_id"] != "rest-1"
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [{"session_id": "x"}, {"message": 5}, {"message": "hi", "session_id": "s" * 500}, {"message": "x" * 200_000}],
+)
+def test_rest_chat_rejects_malformed_requests(server, payload):
+    import httpx
+
+    response = httpx.post(server + "api/chat", json=payload, timeout=30)
+    assert response.status_code == 422
+
+
+def test_healthz(server):
+    import httpx
+
+    health = httpx.get(server + "healthz", timeout=30).json()
+    assert health["status"] == "ok" and health["intents"] >= 25 and health["faq_entries"] >= 80
