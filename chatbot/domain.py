@@ -2,7 +2,9 @@
 
 ``assets/intents.yaml`` and ``assets/templates.yaml`` are validated once at load; an error
 names the file, the key and what is allowed. The examples in ``intents.yaml`` are the
-default training data (see ``finetune.load_examples``).
+default training data (see ``finetune.load_examples``). Entities are declared under
+``entities:`` (kinds and options: ``chatbot.entities``); a slot names the entity that fills it,
+so an intent gets its own order-number pattern by pointing its slot at its own entity.
 """
 
 from __future__ import annotations
@@ -11,9 +13,12 @@ import random
 import re
 import string
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 
 import yaml
+
+from chatbot.entities import Entity, EntityConfigError, EntityExtractor, EntitySpec, PatternEntity
 
 HANDLERS = ("template", "faq", "handoff")
 SYSTEM_TEMPLATES = ("fallback", "clarify", "out_of_scope", "empty_input")
@@ -42,7 +47,7 @@ class Intent:
 @dataclass
 class Domain:
     intents: dict[str, Intent]
-    entities: dict[str, re.Pattern]
+    extractor: EntityExtractor
     templates: dict[str, tuple[str, ...]]
     variables: dict[str, str]
     rng: random.Random = field(default_factory=random.Random, repr=False)
@@ -54,14 +59,11 @@ class Domain:
         intents_data = _read_yaml(intents_file)
         templates_data = _read_yaml(templates_file)
 
-        entities = {}
-        for name, spec in (intents_data.get("entities") or {}).items():
-            try:
-                entities[name] = re.compile(spec["pattern"])
-            except (TypeError, KeyError, re.error) as exc:
-                raise DomainError(
-                    f"{intents_file}: entities.{name}.pattern is not a valid regular expression: {exc}"
-                ) from None
+        try:
+            extractor = EntityExtractor.from_config(intents_data.get("entities"))
+        except EntityConfigError as exc:
+            raise DomainError(f"{intents_file}: {exc}") from None
+        entities = extractor.specs
 
         variables = {str(k): str(v) for k, v in (templates_data.get("variables") or {}).items()}
         templates = {}
@@ -111,7 +113,7 @@ class Domain:
             intents[name] = Intent(name, handler, template, tuple(slots), str(spec.get("suggestion") or ""))
         if len(intents) < 2:
             raise DomainError(f"{intents_file}: at least 2 intents are needed, found {len(intents)}")
-        return cls(intents, entities, templates, variables)
+        return cls(intents, extractor, templates, variables)
 
     def render(self, template: str, slots: dict[str, str] | None = None) -> str:
         """Fills a template; user text only ever enters as a value, never as a format string."""
@@ -119,14 +121,32 @@ class Domain:
         values = {**self.variables, **(slots or {})}
         return variant.format_map(_Missing(values))
 
-    def extract(self, text: str) -> dict[str, str]:
-        """The first match of each entity pattern in ``text``."""
-        found = {}
-        for name, pattern in self.entities.items():
-            match = pattern.search(text)
-            if match:
-                found[name] = match.group(0)
-        return found
+    @property
+    def entities(self) -> dict[str, EntitySpec]:
+        """The declared entities by name."""
+        return self.extractor.specs
+
+    def extract(self, text: str, today: date | datetime | None = None) -> dict[str, str]:
+        """The normalised value of the first (leftmost) entity of each name in ``text``.
+
+        Args:
+            text: the customer's message.
+            today: what relative dates are resolved against; default ``date.today()``.
+        """
+        return self.extractor.first(text, today)
+
+    def find_entities(self, text: str, today: date | datetime | None = None) -> list[Entity]:
+        """Every entity in ``text`` with its span, non-overlapping, in text order."""
+        return self.extractor.extract(text, today)
+
+    @property
+    def redact_patterns(self) -> dict[str, re.Pattern]:
+        """Pattern entities declared with ``redact: true``, for ``chatbot.redact.redact(text, ...)``."""
+        return {
+            name: spec.pattern
+            for name, spec in self.entities.items()
+            if isinstance(spec, PatternEntity) and spec.redact
+        }
 
 
 class _Missing(dict):

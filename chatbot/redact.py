@@ -1,0 +1,198 @@
+"""PII redaction for everything that is stored or exported: logs, exports, training data.
+
+``redact(text)`` replaces e-mail addresses with ``[EMAIL]``, phone numbers with ``[PHONE]``,
+payment card numbers with ``[CARD]``, IBANs with ``[IBAN]`` and operator patterns with
+``[<NAME>]``. Order numbers (``A-12345``), dates and amounts stay: the log must still say what
+was asked about.
+
+Redaction errs towards removing too much, while extraction (``chatbot.entities``) errs towards
+precision:
+
+- cards: every run of digits separated by single spaces or dashes is cut at its separators,
+  and every window of 13-19 digits that passes the Luhn check is removed (so digits glued to a
+  card do not hide it; 1 in 10 random 13-19 digit sequences is Luhn-valid and goes too).
+  A digit sequence that fails the Luhn check is not a card.
+- IBANs: two letters, two check digits and 11-30 letters or digits, with or without spaces,
+  upper or lower case; the longest prefix that passes the ISO 13616 mod-97 check is removed.
+- e-mails: anything shaped ``local@domain.tld`` (Unicode letters and RFC 5322 local-part
+  characters included).
+- phone numbers: numbers valid in one of ``regions`` or written with ``+``/``00`` and a country
+  code (``phonenumbers``, leniency VALID); digits glued to an identifier (``A-0612345678``)
+  are not a phone number.
+- overlapping findings are merged into one placeholder (the first type in ``LABELS`` wins).
+
+Limits: a phone number that is valid in none of the regions and has no country code stays
+(``555-1234``); names, street addresses and free-text secrets are not detected.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+
+import phonenumbers
+
+from chatbot.entities import glued_to_identifier
+
+LABELS = ("EMAIL", "IBAN", "CARD", "PHONE")  # built-in placeholders, by precedence when findings overlap
+DEFAULT_REGIONS = ("NL", "BE", "DE", "FR", "GB", "US")
+
+_EMAIL = re.compile(
+    r"(?<![\w.!#$%&'*+/=?^`{|}~-])[\w.!#$%&'*+/=?^`{|}~-]+@(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W_](?:[\w-]*[^\W_])?"
+)
+_DIGIT_RUN = re.compile(r"[0-9]+(?:[ -][0-9]+)*")
+_DIGITS13 = re.compile(r"[0-9](?:[ -]?[0-9]){12}")
+_IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}[0-9]{2}(?: ?[A-Za-z0-9]){11,32}")
+_DIGITS7 = re.compile(r"[0-9](?:[^0-9]{0,4}[0-9]){6}")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def luhn_valid(digits: str) -> bool:
+    """The Luhn checksum of a string of ASCII digits (payment card numbers)."""
+    total = 0
+    for i, char in enumerate(reversed(digits)):
+        d = ord(char) - 48
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def iban_valid(iban: str) -> bool:
+    """The ISO 13616 mod-97 check of an IBAN (spaces allowed, any case)."""
+    compact = iban.replace(" ", "").upper()
+    if not re.fullmatch(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}", compact):
+        return False
+    rearranged = compact[4:] + compact[:4]
+    return int("".join(str(int(c, 36)) for c in rearranged)) % 97 == 1
+
+
+class Redactor:
+    """Redaction with its patterns compiled once; ``redact(text)`` is safe to call on every turn.
+
+    Args:
+        extra_patterns: operator patterns, name -> regular expression (text or compiled);
+            a match is replaced by ``[NAME]`` (the name upper-cased).
+        regions: countries whose national phone numbers (written without ``+``) are recognised.
+    """
+
+    def __init__(
+        self,
+        extra_patterns: Mapping[str, str | re.Pattern] | None = None,
+        regions: Iterable[str] = DEFAULT_REGIONS,
+    ):
+        self.extra: list[tuple[str, re.Pattern]] = []
+        for name, pattern in (extra_patterns or {}).items():
+            if not _NAME.fullmatch(str(name)):
+                raise ValueError(f"redaction pattern name {name!r} must be letters, digits and _ (it becomes [NAME])")
+            try:
+                compiled = pattern if isinstance(pattern, re.Pattern) else re.compile(pattern)
+            except (TypeError, re.error) as exc:
+                raise ValueError(f"redaction pattern {name!r} is not a valid regular expression: {exc}") from None
+            self.extra.append((f"[{str(name).upper()}]", compiled))
+        self.regions = tuple(str(r).upper() for r in regions)
+        unknown = [r for r in self.regions if r not in phonenumbers.SUPPORTED_REGIONS]
+        if unknown:
+            raise ValueError(f"unknown phone regions {unknown}; use country codes such as NL, DE, US")
+
+    def spans(self, text: str) -> list[tuple[int, int, str]]:
+        """The (start, end, placeholder) of every finding, merged where they overlap, in text order."""
+        found: list[tuple[int, int, int, str]] = []  # start, end, precedence, placeholder
+        if "@" in text:
+            found += [(m.start(), m.end(), 0, "[EMAIL]") for m in _EMAIL.finditer(text)]
+        found += [(start, end, 1, "[IBAN]") for start, end in _ibans(text)]
+        if _DIGITS13.search(text):
+            found += [(start, end, 2, "[CARD]") for start, end in _cards(text)]
+        masked = _mask(text, found)  # phone search is the slow part: skip what is already found
+        if _DIGITS7.search(masked):
+            found += [(start, end, 3, "[PHONE]") for start, end in self._phones(masked)]
+        for rank, (placeholder, pattern) in enumerate(self.extra, start=len(LABELS)):
+            found += [(m.start(), m.end(), rank, placeholder) for m in pattern.finditer(text) if m.end() > m.start()]
+        found.sort()
+        merged: list[list] = []
+        for start, end, rank, placeholder in found:
+            if merged and start < merged[-1][1]:
+                last = merged[-1]
+                last[1] = max(last[1], end)
+                if rank < last[2]:
+                    last[2], last[3] = rank, placeholder
+            else:
+                merged.append([start, end, rank, placeholder])
+        return [(start, end, placeholder) for start, end, _, placeholder in merged]
+
+    def redact(self, text: str) -> str:
+        """``text`` with every finding replaced by its placeholder."""
+        if not text:
+            return text
+        parts, at = [], 0
+        for start, end, placeholder in self.spans(text):
+            parts += [text[at:start], placeholder]
+            at = end
+        parts.append(text[at:])
+        return "".join(parts)
+
+    def _phones(self, text: str):
+        seen = set()
+        for region in self.regions:
+            for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):
+                span = (match.start, match.end)
+                if span not in seen and not glued_to_identifier(text, *span):
+                    seen.add(span)
+                    yield span
+
+
+def _mask(text: str, spans: list[tuple[int, int, int, str]]) -> str:
+    if not spans:
+        return text
+    chars = list(text)
+    for start, end, _, _ in spans:
+        chars[start:end] = "x" * (end - start)
+    return "".join(chars)
+
+
+def _cards(text: str):
+    """Spans of Luhn-valid windows of 13-19 digits inside runs of digit groups."""
+    for run in _DIGIT_RUN.finditer(text):
+        groups = [(m.start(), m.end()) for m in re.finditer(r"[0-9]+", run.group(0))]
+        if sum(end - start for start, end in groups) < 13:
+            continue
+        offset, value = run.start(), run.group(0)
+        for i in range(len(groups)):
+            digits = ""
+            for j in range(i, len(groups)):
+                digits += value[groups[j][0] : groups[j][1]]
+                if len(digits) > 19:
+                    break
+                if len(digits) >= 13 and luhn_valid(digits):
+                    yield offset + groups[i][0], offset + groups[j][1]
+
+
+def _ibans(text: str):
+    """Spans of the longest mod-97-valid prefix of each IBAN-shaped candidate."""
+    for match in _IBAN.finditer(text):
+        candidate = match.group(0)
+        ends = [i + 1 for i, c in enumerate(candidate) if c != " "]
+        for end in reversed(ends):
+            compact = candidate[:end].replace(" ", "")
+            if len(compact) < 15:
+                break
+            if len(compact) <= 34 and iban_valid(compact):
+                yield match.start(), match.start() + end
+                break
+
+
+@lru_cache(maxsize=64)
+def _redactor(extra: tuple[tuple[str, str | re.Pattern], ...]) -> Redactor:
+    return Redactor(dict(extra))
+
+
+def redact(text: str, extra_patterns: Mapping[str, str | re.Pattern] | None = None) -> str:
+    """``text`` with e-mails, phone numbers, card numbers, IBANs and ``extra_patterns`` replaced.
+
+    Args:
+        text: any text; ``""`` and text without findings come back unchanged.
+        extra_patterns: operator patterns, name -> regular expression; a match becomes ``[NAME]``.
+            Compiled once per distinct set (cached); build a ``Redactor`` for other phone regions.
+    """
+    return _redactor(tuple((extra_patterns or {}).items())).redact(text)
