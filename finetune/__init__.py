@@ -1,6 +1,16 @@
 """Training the intent classifier: data import, LoRA fine-tuning, evaluation reports."""
 
 from finetune.data import OUT_OF_SCOPE, DataError, Example, data_hash, load_examples
+from finetune.dialogs import (
+    Conversation,
+    DialogError,
+    DialogPreview,
+    DialogTurn,
+    load_dialogs,
+    preview_dialogs,
+    split_turns,
+    write_conversations_jsonl,
+)
 from finetune.evaluate import Report, evaluate
 from finetune.model import IntentClassifier, ModelMismatchError, Prediction
 from finetune.registry import Registry
@@ -8,7 +18,11 @@ from finetune.train import TrainingArgs, stratified_split, train
 
 __all__ = [
     "OUT_OF_SCOPE",
+    "Conversation",
     "DataError",
+    "DialogError",
+    "DialogPreview",
+    "DialogTurn",
     "Example",
     "IntentClassifier",
     "ModelMismatchError",
@@ -18,7 +32,11 @@ __all__ = [
     "TrainingArgs",
     "data_hash",
     "evaluate",
+    "load_dialogs",
     "load_examples",
+    "preview_dialogs",
+    "split_turns",
     "stratified_split",
     "train",
+    "write_conversations_jsonl",
 ]

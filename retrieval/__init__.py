@@ -1,15 +1,27 @@
 """Semantic + lexical FAQ retrieval: an encoder, FAQ files, and a hybrid FAISS/BM25 index."""
 
 from retrieval.encoder import Encoder, default_model_path, pick_device
-from retrieval.faq import FaqEntry, FaqError, RowError, RowErrors, faq_hash, load_faq
+from retrieval.faq import (
+    DEFAULT_MAX_BYTES,
+    FaqEntry,
+    FaqError,
+    FaqPreview,
+    RowError,
+    RowErrors,
+    faq_hash,
+    load_faq,
+    preview_faq,
+)
 from retrieval.index import FaqHit, FaqIndex, IndexMismatchError
 
 __all__ = [
+    "DEFAULT_MAX_BYTES",
     "Encoder",
     "FaqEntry",
     "FaqError",
     "FaqHit",
     "FaqIndex",
+    "FaqPreview",
     "IndexMismatchError",
     "RowError",
     "RowErrors",
@@ -17,4 +29,5 @@ __all__ = [
     "faq_hash",
     "load_faq",
     "pick_device",
+    "preview_faq",
 ]
