@@ -2,17 +2,21 @@
 
 One FastAPI app in one process:
 
-- ``/``            the public chat (Gradio), one session per browser tab
+- ``/``            the public chat (Gradio), one session per browser tab; embeddable (iframe or
+                   Gradio's web component)
+- ``/admin``       the operator console (Gradio, behind a login)
 - ``/api/chat``    JSON ``{session_id, message}`` -> ``{reply, route, intent, confidence, suggestions, sources}``
 - ``/healthz``     liveness and what is serving
 
-This file holds no business logic: each message goes to ``chatbot.Bot.reply``. On first start
-the default model is trained (progress in the terminal) and cached in the data folder.
+This file holds no business logic: a chat message goes to ``chatbot.Bot``, an operator's action
+to ``chatbot.console.Console``. No admin function is reachable from ``/``, ``/api/chat`` or the
+public Gradio API: the console's events live in another Blocks, mounted behind the login.
 """
 
 from __future__ import annotations
 
 import argparse
+import html
 import logging
 import os
 import uuid
@@ -22,10 +26,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import gradio as gr  # noqa: E402
 from fastapi import FastAPI  # noqa: E402
+from fastapi.middleware.cors import CORSMiddleware  # noqa: E402
 from fastapi.responses import JSONResponse  # noqa: E402
 from pydantic import BaseModel, Field  # noqa: E402
 
 from chatbot import Bot, Settings  # noqa: E402
+from chatbot.console import AdminAuth, Console  # noqa: E402
+from chatbot.console_page import build_console  # noqa: E402
 
 log = logging.getLogger("app")
 SORRY = "Sorry, something went wrong on our side. Please try again in a moment."
@@ -38,27 +45,54 @@ EXAMPLES = [
 ]
 
 
-def build_app(bot: Bot) -> gr.Blocks:
-    """The public chat page: one session per browser tab, suggestions as clickable chips.
+def build_app(bot: Bot, show_trace: bool | None = None) -> gr.Blocks:
+    """The public chat page: one session per browser tab, suggestions as clickable chips,
+    thumbs up/down on each answer, a "talk to a person" button, and (for operators) the trace.
     The queue bounds concurrent turns and waiting ones, so a burst gets a busy message, not a hang."""
     shop = bot.domain.variables.get("shop_name", "Customer service")
+    show_trace = bot.settings.show_trace if show_trace is None else show_trace
 
-    def respond(message: str, history: list, session_id: str | None):
+    def turn(call, history: list, turns: dict, session_id: str | None, shown_message: str):
         session_id = session_id or uuid.uuid4().hex
         try:
-            reply = bot.reply(session_id, message)
-            text, suggestions = reply.text, reply.suggestions
+            reply = call(session_id)
+            text, suggestions, trace = reply.text, reply.suggestions, reply.trace
         except Exception:  # a polite answer, never a stack trace, for the customer
             log.exception("the bot failed on a message")
-            text, suggestions = SORRY, []
-        history = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": text}]
+            reply, text, suggestions, trace = None, SORRY, [], {"route": "error"}
+        shown = html.escape(shown_message)  # the customer's text is shown as text: no markup, no script
+        history = [*history, {"role": "user", "content": shown}, {"role": "assistant", "content": text}]
+        if reply is not None and reply.turn_id is not None:
+            turns = {**turns, str(len(history) - 1): reply.turn_id}
         chips = gr.Dataset(samples=[[s] for s in suggestions], visible=bool(suggestions))
-        return "", history, session_id, chips
+        return "", history, turns, session_id, chips, trace
+
+    def respond(message: str, history: list, turns: dict, session_id: str | None):
+        return turn(lambda sid: bot.reply(sid, message), history, turns, session_id, message)
+
+    def talk_to_person(history: list, turns: dict, session_id: str | None):
+        return turn(lambda sid: bot.handoff(sid), history, turns, session_id, "Talk to a person")
+
+    def feedback(data: gr.LikeData, turns: dict):
+        turn_id = turns.get(str(data.index[0] if isinstance(data.index, list | tuple) else data.index))
+        if turn_id is None or bot.store is None or data.liked not in (True, False):
+            return
+        bot.store.set_feedback(turn_id, 1 if data.liked else -1)
+        gr.Info("Thanks for the feedback!" if data.liked else "Thanks, we'll use this to improve our answers.")
 
     with gr.Blocks(title=f"{shop} assistant", fill_height=True) as demo:
         session = gr.State(None)
+        turns = gr.State({})
         gr.Markdown(f"### {shop} customer service\nAsk about orders, deliveries, returns, payments or our products.")
-        chat = gr.Chatbot(label=f"{shop} assistant", height=460, sanitize_html=True, elem_id="chat")
+        chat = gr.Chatbot(
+            label=f"{shop} assistant",
+            height=440,
+            sanitize_html=True,
+            render_markdown=True,
+            elem_id="chat",
+            feedback_options=("Like", "Dislike"),
+            placeholder="Hi! How can we help you today?",
+        )
         chips = gr.Dataset(
             components=[gr.Textbox(visible=False)],
             samples=[],
@@ -68,16 +102,25 @@ def build_app(bot: Bot) -> gr.Blocks:
         )
         with gr.Row():
             box = gr.Textbox(
-                placeholder="Type your question and press Enter", show_label=False, scale=8, elem_id="message"
+                placeholder="Type your question and press Enter",
+                show_label=False,
+                scale=8,
+                elem_id="message",
+                max_length=bot.settings.max_input_chars,
             )
-            send = gr.Button("Send", variant="primary", scale=1)
+            send = gr.Button("Send", variant="primary", scale=1, elem_id="send")
+        with gr.Row():
+            person = gr.Button("Talk to a person", variant="secondary", size="sm", elem_id="talk-to-person")
+        with gr.Accordion("Why this answer", open=False, visible=show_trace, elem_id="trace-panel"):
+            trace = gr.JSON(label="trace")
         gr.Examples(EXAMPLES, inputs=box, label="Try")
-        outputs = [box, chat, session, chips]
-        box.submit(respond, [box, chat, session], outputs, api_visibility="private")
-        send.click(respond, [box, chat, session], outputs, api_visibility="private")
-        chips.click(
-            lambda sample, h, s: respond(sample[0], h, s), [chips, chat, session], outputs, api_visibility="private"
-        )
+        outputs = [box, chat, turns, session, chips, trace]
+        state = [chat, turns, session]
+        box.submit(respond, [box, *state], outputs, api_visibility="private")
+        send.click(respond, [box, *state], outputs, api_visibility="private")
+        chips.click(lambda sample, *s: respond(sample[0], *s), [chips, *state], outputs, api_visibility="private")
+        person.click(talk_to_person, state, outputs, api_visibility="private")
+        chat.like(feedback, [turns], None, api_visibility="private")
 
         def chat_api(message: str, session_id: str = "") -> dict:
             """One chat turn for programs (gradio_client): the reply, its route and suggestions."""
@@ -85,7 +128,7 @@ def build_app(bot: Bot) -> gr.Blocks:
             return {k: v for k, v in reply.to_dict().items() if k != "trace"}
 
         gr.api(chat_api, api_name="chat")
-    demo.queue(default_concurrency_limit=4, max_size=64)
+    demo.queue(default_concurrency_limit=bot.settings.queue_concurrency, max_size=bot.settings.queue_size)
     return demo
 
 
@@ -104,11 +147,47 @@ class ChatResponse(BaseModel):
     confidence: float
     suggestions: list[str]
     sources: list[dict]
+    turn_id: int | None = None
 
 
-def build_server(bot: Bot) -> FastAPI:
-    """The FastAPI app: the JSON API, the health check, and the Gradio chat mounted at ``/``."""
+class ConsoleNotFramed:
+    """The console may not be shown inside another site's frame (clickjacking); the public
+    chat may, that is how it is embedded."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if not ("/admin/" in path or path.endswith("/admin")):
+            return await self.app(scope, receive, send)
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-frame-options", b"DENY"),
+                    (b"content-security-policy", b"frame-ancestors 'none'"),
+                ]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def build_server(bot: Bot, console: Console | None = None, auth: AdminAuth | None = None) -> FastAPI:
+    """The FastAPI app: the JSON API, the health check, the console at ``/admin`` (with
+    ``auth``) and the public chat at ``/``."""
     server = FastAPI(title=f"{bot.domain.variables.get('shop_name', 'Support')} bot", docs_url="/api/docs")
+    origins = bot.settings.origins
+    if origins:  # other sites that may call /api/chat from the browser (the iframe needs no CORS)
+        server.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["content-type"],
+        )
+
+    server.add_middleware(ConsoleNotFramed)
 
     @server.post("/api/chat", response_model=ChatResponse)
     def chat(request: ChatRequest):
@@ -128,23 +207,37 @@ def build_server(bot: Bot) -> FastAPI:
             confidence=round(reply.confidence, 4),
             suggestions=reply.suggestions,
             sources=reply.sources,
+            turn_id=reply.turn_id,
         )
 
     @server.get("/healthz")
     def healthz() -> dict:
         return {
             "status": "ok",
+            "model_version": bot.model_version,
             "model_created_at": bot.classifier.version.get("created_at"),
             "intents": len(bot.classifier.labels),
             "faq_entries": len(bot.faq),
             "device": str(bot.classifier.encoder.device),
         }
 
+    if console is not None:
+        if auth is None:
+            raise ValueError("the console needs an AdminAuth: it is never served without a login")
+        server = gr.mount_gradio_app(
+            server,
+            build_console(console, build_app(bot, show_trace=True)),
+            path="/admin",
+            auth=auth,
+            auth_message="Operator console: sign in with the admin user and password.",
+            show_error=False,
+            max_file_size=bot.settings.max_upload_mb * 2**20,
+        )
     return gr.mount_gradio_app(server, build_app(bot), path="/", show_error=False)
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Serve the customer-service chat.")
+    parser = argparse.ArgumentParser(description="Serve the customer-service chat and the operator console.")
     parser.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=None, help="port (default 7860)")
     parser.add_argument("--root-path", default="", help="URL prefix when served behind a proxy, e.g. /support")
@@ -154,11 +247,17 @@ def main(argv: list[str] | None = None) -> None:
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     settings = Settings.load(args.config, **overrides)
     bot = Bot.from_settings(settings)
+    auth = AdminAuth(bot.store, settings.admin_user, settings.admin_password)
     import uvicorn
 
-    log.info("serving on http://%s:%d%s/", settings.host, settings.port, args.root_path)
+    url = f"http://{settings.host}:{settings.port}{args.root_path}"
+    log.info("serving the chat on %s/ and the operator console on %s/admin/", url, url)
     uvicorn.run(
-        build_server(bot), host=settings.host, port=settings.port, root_path=args.root_path, log_level="warning"
+        build_server(bot, Console(bot, bot.store), auth),
+        host=settings.host,
+        port=settings.port,
+        root_path=args.root_path,
+        log_level="warning",
     )
 
 

@@ -52,11 +52,21 @@ def ensure_classifier(
     return IntentClassifier.load(path, base_model=settings.model, device=settings.device)
 
 
-def ensure_faq_index(settings: Settings, encoder: Encoder, show_progress: bool = True) -> FaqIndex:
-    """The index of the configured FAQ file, loaded from cache or built and cached."""
-    entries = load_faq(settings.faq_path)
+def active_faq_path(settings: Settings) -> Path:
+    """The FAQ being served: the last one applied from the console, else the configured file."""
+    uploaded = settings.data_path / "faq" / "active.json"
+    return uploaded if uploaded.is_file() else settings.faq_path
+
+
+def faq_index_folder(settings: Settings, entries: list, encoder: Encoder) -> Path:
     factory = re.sub(r"[^A-Za-z0-9]+", "_", settings.index_factory)
-    folder = settings.data_path / "faq" / f"index-{faq_hash(entries)}-{encoder.fingerprint}-{factory}"
+    return settings.data_path / "faq" / f"index-{faq_hash(entries)}-{encoder.fingerprint}-{factory}"
+
+
+def ensure_faq_index(settings: Settings, encoder: Encoder, show_progress: bool = True) -> FaqIndex:
+    """The index of the served FAQ, loaded from cache or built and cached."""
+    entries = load_faq(active_faq_path(settings))
+    folder = faq_index_folder(settings, entries, encoder)
     if (folder / "meta.json").is_file():
         try:
             return FaqIndex.load(folder, encoder)

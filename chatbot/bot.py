@@ -9,7 +9,10 @@ polite fallback, and repeated fallbacks offer a person.
 A confident intent passes two calibrated tests (see ``finetune.model``): softmax confidence
 and closeness to a training example of that intent.
 
-Not here (later issues): conversation logs, entity normalisation, frustration detection.
+Every turn is logged (redacted) with its trace in the store, when the bot has one; a doubtful
+turn (clarify, fallback) also enters the operators' review queue. The model and the FAQ index
+can be swapped while serving (``swap_classifier``, ``swap_faq``): a turn reads each reference
+once, so a turn in flight is answered wholly by the old or the new one.
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ from dataclasses import dataclass, field
 
 from chatbot.domain import Domain, Intent, Slot
 from chatbot.guard import clean_text
+from chatbot.redact import Redactor
 from chatbot.settings import Settings
+from chatbot.store import Store
 from finetune import IntentClassifier, Prediction
 from retrieval import Encoder, FaqHit, FaqIndex
 
@@ -38,6 +43,7 @@ class Reply:
     suggestions: list[str] = field(default_factory=list)
     sources: list[dict] = field(default_factory=list)
     trace: dict = field(default_factory=dict)
+    turn_id: int | None = None  # the logged turn, for feedback
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -61,20 +67,43 @@ class Session:
     fallbacks: int = 0
     offered_handoff: bool = False
     handed_off: bool = False
+    last_intent: str | None = None  # the last intent understood with confidence, for the handoff queue
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
 
 class Bot:
-    def __init__(self, settings: Settings, domain: Domain, classifier: IntentClassifier, faq: FaqIndex):
-        missing = sorted(set(classifier.labels) - set(domain.intents))
-        if missing:
-            raise ValueError(f"the model knows intents that intents.yaml does not define: {missing}")
+    def __init__(
+        self,
+        settings: Settings,
+        domain: Domain,
+        classifier: IntentClassifier,
+        faq: FaqIndex,
+        store: Store | None = None,
+        model_version: str | None = None,
+    ):
         self.settings = settings
         self.domain = domain
+        self._check(classifier)
         self.classifier = classifier
         self.faq = faq
+        self.store = store
+        self.model_version = model_version
         self._sessions: OrderedDict[str, Session] = OrderedDict()
         self._sessions_lock = threading.Lock()
+
+    def _check(self, classifier: IntentClassifier) -> None:
+        missing = sorted(set(classifier.labels) - set(self.domain.intents))
+        if missing:
+            raise ValueError(f"the model knows intents that intents.yaml does not define: {missing}")
+
+    def swap_classifier(self, classifier: IntentClassifier) -> None:
+        """Serves another model from the next turn on (one reference assignment)."""
+        self._check(classifier)
+        self.classifier = classifier
+
+    def swap_faq(self, faq: FaqIndex) -> None:
+        """Serves another FAQ index from the next turn on (one reference assignment)."""
+        self.faq = faq
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, progress=None, show_progress: bool = True) -> Bot:
@@ -86,7 +115,13 @@ class Bot:
         classifier = ensure_classifier(settings, progress, show_progress)
         encoder = Encoder(settings.model, device=settings.device)
         faq = ensure_faq_index(settings, encoder, show_progress)
-        return cls(settings, domain, classifier, faq)
+        redactor = Redactor(extra_patterns=domain.redact_patterns)  # PII and operator patterns, before storage
+        store = Store(settings.data_path / "chatbot.db", redact=redactor.redact)
+        store.purge(settings.retention_days)
+        from chatbot.artifacts import models_registry
+
+        current = models_registry(settings).current()
+        return cls(settings, domain, classifier, faq, store, current.name if current else None)
 
     @property
     def intent_threshold(self) -> float:
@@ -118,10 +153,41 @@ class Bot:
                 reply = self._route(session, message, trace)
             session.history += [("user", message), ("bot", reply.text)]
             session.fallbacks = session.fallbacks + 1 if reply.route == "fallback" else 0
-        trace.update(intent=reply.intent, confidence=round(reply.confidence, 4), route=reply.route)
-        trace["ms"]["total"] = round(1000 * (time.perf_counter() - started), 2)
-        reply.trace = trace
+            trace.update(intent=reply.intent, confidence=round(reply.confidence, 4), route=reply.route)
+            trace["ms"]["total"] = round(1000 * (time.perf_counter() - started), 2)
+            reply.trace = trace
+            self._log(session, message, reply, reason="asked in chat")
         return reply
+
+    def handoff(self, session: Session | str | None, reason: str = "the customer pressed 'talk to a person'") -> Reply:
+        """Hands the conversation to a person (the chat page's button)."""
+        session = session if isinstance(session, Session) else self.session(session)
+        with session.lock:
+            intents = [turn for turn in session.history if turn[0] == "user"]
+            reply = self._handoff(session, self.domain.intents.get("human_handoff"), None)
+            reply.trace = {"route": "handoff", "reason": reason, "ms": {}}
+            session.history += [("user", "(asked for a person)"), ("bot", reply.text)]
+            self._log(session, "(asked for a person)", reply, reason=reason if intents else reason + " (no messages)")
+        return reply
+
+    def _log(self, session: Session, message: str, reply: Reply, reason: str) -> None:
+        if self.store is None:
+            return
+        reply.turn_id = self.store.log_turn(
+            session.id,
+            message,
+            reply.text,
+            reply.route,
+            reply.intent,
+            reply.confidence,
+            reply.trace,
+            self.model_version,
+            review=reply.route in ("clarify", "fallback") and bool(message),
+            suggested_faq=reply.sources[0]["faq_id"] if reply.sources else None,
+        )
+        if reply.route == "handoff":
+            transcript = [{"role": "user" if who == "user" else "agent", "text": text} for who, text in session.history]
+            self.store.open_handoff(session.id, session.last_intent or reply.intent, reason, transcript)
 
     def _route(self, session: Session, message: str, trace: dict) -> Reply:
         t = time.perf_counter()
@@ -141,6 +207,8 @@ class Bot:
             and prediction.similarity >= self.classifier.similarity_threshold
         )
         intent = self.domain.intents.get(prediction.intent) if confident else None
+        if intent is not None and intent.name not in ("affirm", "deny", "greet", "goodbye", "thanks", "human_handoff"):
+            session.last_intent = intent.name
 
         if session.pending is not None:
             reply = self._continue_slot(session, prediction, intent, entities)
@@ -189,11 +257,12 @@ class Bot:
         text = f"I still don't have the {pending.slot.name.replace('_', ' ')}, so I can't look this up. Would you like to talk to a person?"
         return Reply(text, "fallback", pending.intent.name, prediction.confidence, [HANDOFF_SUGGESTION])
 
-    def _handoff(self, session: Session, intent: Intent | None, prediction: Prediction) -> Reply:
+    def _handoff(self, session: Session, intent: Intent | None, prediction: Prediction | None) -> Reply:
         session.handed_off = True
         template = intent.template if intent is not None and intent.template else "human_handoff"
         name = intent.name if intent is not None else "human_handoff"
-        return Reply(self.domain.render(template, session.slots), "handoff", name, prediction.confidence)
+        confidence = prediction.confidence if prediction is not None else 1.0
+        return Reply(self.domain.render(template, session.slots), "handoff", name, confidence)
 
     def _search_faq(
         self, session: Session, message: str, prediction: Prediction, trace: dict, intent: Intent | None = None

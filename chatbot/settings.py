@@ -47,6 +47,18 @@ class Settings:
     # serving
     host: str = "127.0.0.1"
     port: int = 7860
+    allowed_origins: str = ""  # comma-separated origins that may embed the chat or call /api/chat ("*" = any)
+    show_trace: bool = False  # the "why this answer" panel on the public page (always on in the console)
+    queue_concurrency: int = 4  # chat turns the Gradio queue runs at once
+    queue_size: int = 64  # turns waiting beyond that get a busy message
+
+    # operators
+    admin_user: str = "admin"
+    admin_password: str | None = None  # None: generated at first start, printed once, stored hashed
+    max_upload_mb: int = 20  # larger uploads are refused before they are read
+    retention_days: int = 90  # conversation turns older than this are deleted
+    holdout_fraction: float = 0.15  # share of examples held out to evaluate a retrained version
+    gate_margin: float = 0.02  # a new version may lose at most this much accuracy (or F1 of any intent)
 
     def __post_init__(self) -> None:
         problems = []
@@ -55,7 +67,18 @@ class Settings:
                 problems.append(f"{name}={getattr(self, name)!r} (a cosine similarity, -1 to 1)")
         if self.intent_threshold is not None and not 0.0 <= self.intent_threshold <= 1.0:
             problems.append(f"intent_threshold={self.intent_threshold!r} (a probability, 0 to 1)")
-        for name in ("max_input_chars", "max_sessions", "suggestions"):
+        if not 0.0 < self.holdout_fraction < 0.5:
+            problems.append(f"holdout_fraction={self.holdout_fraction!r} (between 0 and 0.5)")
+        if self.admin_password is not None and len(self.admin_password) < 8:
+            problems.append("admin_password is too short (at least 8 characters)")
+        for name in (
+            "max_input_chars",
+            "max_sessions",
+            "suggestions",
+            "queue_concurrency",
+            "queue_size",
+            "max_upload_mb",
+        ):
             if getattr(self, name) < 1:
                 problems.append(f"{name}={getattr(self, name)!r} (must be at least 1)")
         if not 0 < self.port < 65536:
@@ -66,6 +89,10 @@ class Settings:
     @property
     def data_path(self) -> Path:
         return Path(self.data_dir)
+
+    @property
+    def origins(self) -> list[str]:
+        return [o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip()]
 
     @property
     def faq_path(self) -> Path:
@@ -107,6 +134,10 @@ class Settings:
 def _parse(raw: str, annotation: str, key: str):
     if raw == "" and "None" in annotation:
         return None
+    if annotation.startswith("bool"):
+        if raw.lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+            raise SettingsError(f"{key}={raw!r} is not a boolean (true/false)")
+        return raw.lower() in ("1", "true", "yes", "on")
     try:
         if annotation.startswith("int"):
             return int(raw)

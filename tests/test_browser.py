@@ -1,0 +1,242 @@
+"""The product in a real browser: headless Debian Chromium driven by Playwright, against the
+real server (public chat, console, embed page on another origin) on localhost.
+
+Set SAVE_SCREENSHOTS=docs to refresh the README's screenshots while the tests run.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import http.server
+import os
+import re
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ASSETS, free_port, serve
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+PASSWORD = "operator-test-password"
+TIMEOUT = 30_000  # ms: one turn takes well under a second, page loads a few
+
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="needs Debian's chromium (apt-get install chromium)"
+)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1180, "height": 900})
+    context.set_default_timeout(TIMEOUT)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def site(operator_bot):
+    """The whole server (chat, API, console behind its login) for one test."""
+    from app import build_server
+    from chatbot.console import AdminAuth, Console
+
+    auth = AdminAuth(operator_bot.store, "admin", PASSWORD)
+    with serve(build_server(operator_bot, Console(operator_bot, operator_bot.store), auth)) as url:
+        yield url
+
+
+def screenshot(page, name: str) -> None:
+    folder = os.environ.get("SAVE_SCREENSHOTS")
+    if folder:
+        page.screenshot(path=str(Path(folder) / name), full_page=True)
+
+
+def say(page, text: str, frame=None):
+    """Types a message like a customer and waits for the bot's answer to it."""
+    scope = frame or page
+    bot_messages = scope.locator("[data-testid='bot']")
+    before = bot_messages.count()
+    scope.locator("#message textarea").fill(text)
+    scope.locator("#message textarea").press("Enter")
+    last = bot_messages.nth(before)
+    last.wait_for()
+    return last
+
+
+def fresh_reply(bot, text: str):
+    return bot.reply(None, text)
+
+
+def test_customer_gets_faq_and_template_answers(site, page, operator_bot):
+    from playwright.sync_api import expect
+
+    page.goto(site)
+    question = "Is the Fjord linen duvet cover machine washable?"
+    expected = fresh_reply(operator_bot, question)
+    assert expected.route == "faq"
+    answer = say(page, question)
+    expect(answer).to_contain_text(expected.text[:60])
+
+    order = say(page, "Where is my order A-12345?")
+    expect(order).to_contain_text("A-12345")
+    expect(order).to_contain_text(fresh_reply(operator_bot, "where is my order A-12345?").text[:40])
+    screenshot(page, "chat.png")
+
+
+def test_a_suggestion_button_answers(site, page, operator_bot):
+    from playwright.sync_api import expect
+
+    vague = next(
+        (t for t in ("gift", "what about the sofa", "chair") if fresh_reply(operator_bot, t).route == "clarify"), None
+    )
+    assert vague is not None, "none of the vague questions makes the default bot ask to clarify"
+    suggestions = fresh_reply(operator_bot, vague).suggestions
+    chosen = next(s for s in suggestions if s.endswith("?"))  # an FAQ question, not an intent label
+    expected = fresh_reply(operator_bot, chosen)
+
+    page.goto(site)
+    say(page, vague)
+    chips = page.locator("#suggestions")
+    expect(chips).to_be_visible()
+    before = page.locator("[data-testid='bot']").count()
+    chips.get_by_text(chosen, exact=True).click()
+    answer = page.locator("[data-testid='bot']").nth(before)
+    expect(answer).to_contain_text(expected.text[:60])
+
+
+def test_thumbs_down_is_recorded(site, page, operator_bot):
+    from playwright.sync_api import expect
+
+    page.goto(site)
+    say(page, "how much is shipping?")
+    assert operator_bot.store.feedback() == []
+    page.locator("[data-testid='bot']").last.hover()
+    page.get_by_role("button", name="Dislike").last.click()
+    expect(page.get_by_text("Thanks, we'll use this")).to_be_visible()
+    feedback = operator_bot.store.feedback()
+    assert len(feedback) == 1 and feedback[0]["rating"] == -1
+    assert feedback[0]["user_text"] == "how much is shipping?"
+    assert [r["source"] for r in operator_bot.store.reviews()] == ["thumbs_down"]  # and it awaits review
+
+
+def test_talk_to_a_person_opens_a_handoff(site, page, operator_bot):
+    from playwright.sync_api import expect
+
+    page.goto(site)
+    say(page, "my parcel never arrived")
+    page.locator("#talk-to-person").click()
+    expect(page.locator("[data-testid='bot']").nth(1)).to_be_visible()
+    handoffs = operator_bot.store.handoffs()
+    assert len(handoffs) == 1
+    assert handoffs[0]["transcript"][0] == {"role": "user", "text": "my parcel never arrived"}
+
+
+def login(page, site: str, password: str) -> None:
+    page.goto(site + "admin/")
+    page.get_by_label("username").fill("admin")
+    page.get_by_label("password").fill(password)
+    page.get_by_role("button", name="Login").click()
+
+
+def test_console_refuses_a_wrong_password_and_admits_the_right_one(site, page):
+    from playwright.sync_api import expect
+
+    login(page, site, "not-the-password")
+    expect(page.get_by_text(re.compile("incorrect credentials", re.I))).to_be_visible()
+    expect(page.get_by_text("Operator console", exact=True)).to_have_count(0)
+    login(page, site, PASSWORD)
+    expect(page.get_by_text("Operator console", exact=True)).to_be_visible()
+    expect(page.locator("#traffic-summary")).to_contain_text("serving model")
+    screenshot(page, "console.png")
+
+
+def test_an_uploaded_faq_is_answered_without_a_restart(site, page, operator_bot, tmp_path):
+    from playwright.sync_api import expect
+
+    faq = tmp_path / "faq.csv"
+    shutil.copy(ASSETS / "faq.csv", faq)
+    with open(faq, "a", encoding="utf-8", newline="") as f:
+        header = next(csv.reader(open(ASSETS / "faq.csv", encoding="utf-8")))
+        row = {name: "" for name in header}
+        row.update(
+            id="pets-1",
+            question="Do you sell cat beds for pets?",
+            answer="Yes: the Purr linen cat bed (HG-9001) comes in two sizes.",
+        )
+        csv.DictWriter(f, header).writerow(row)
+    before = len(operator_bot.faq)
+
+    login(page, site, PASSWORD)
+    page.get_by_role("tab", name="FAQ").click()
+    page.locator("#faq-file input[type=file]").set_input_files(str(faq))
+    expect(page.locator("#faq-note")).to_contain_text(f"{before + 1} entries, no errors")
+    screenshot(page, "console-faq.png")
+    page.locator("#faq-apply").click()
+    expect(page.locator("#faq-note")).to_contain_text("Applied")
+    assert len(operator_bot.faq) == before + 1
+
+    chat = page.context.new_page()
+    chat.goto(site)
+    expect(say(chat, "do you sell beds for cats?")).to_contain_text("Purr linen cat bed")
+
+
+def test_a_broken_faq_upload_is_refused_and_changes_nothing(site, page, operator_bot, tmp_path):
+    from playwright.sync_api import expect
+
+    broken = tmp_path / "faq.csv"
+    broken.write_text('id,question,answer\nx-1,"Unterminated quote,Some answer\n', encoding="utf-8")
+    serving = operator_bot.faq
+    login(page, site, PASSWORD)
+    page.get_by_role("tab", name="FAQ").click()
+    page.locator("#faq-file input[type=file]").set_input_files(str(broken))
+    expect(page.locator("#faq-note")).to_contain_text("Not applied")
+    expect(page.locator("#faq-apply")).to_be_disabled()
+    assert operator_bot.faq is serving
+
+
+@pytest.fixture
+def other_origin():
+    """assets/ served from a second localhost port: another origin than the bot's."""
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(ASSETS))
+    handler.log_message = lambda *args: None
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+
+
+def test_the_widget_works_embedded_in_another_site(site, page, other_origin):
+    from playwright.sync_api import expect
+
+    page.goto(f"{other_origin}embed.html?bot={site}")
+    page.get_by_role("button", name="Chat with us").click()
+    frame = page.frame_locator("#support-widget")
+    expect(say(page, "Where is my order A-12345?", frame=frame)).to_contain_text("A-12345")
+    screenshot(page, "embed.png")
+
+
+def test_a_script_in_a_message_runs_nothing(site, page):
+    from playwright.sync_api import expect
+
+    page.goto(site)
+    attack = '<script>window.pwned = 1</script><img src=x onerror="window.pwned = 2"><b>bold</b>'
+    say(page, attack)
+    user = page.locator("[data-testid='user']").last
+    expect(user).to_contain_text("<script>window.pwned = 1</script>")  # shown as text
+    assert page.evaluate("window.pwned") is None
+    assert user.locator("img, script, b").count() == 0
