@@ -14,7 +14,7 @@ import pandas as pd
 
 from chatbot.console import Console
 from finetune import DataError
-from retrieval import FaqError
+from retrieval import FaqError, preview_faq
 
 log = logging.getLogger(__name__)
 FAQ_TYPES = [".csv", ".tsv", ".json", ".jsonl", ".xlsx", ".md"]
@@ -86,7 +86,7 @@ def build_console(console: Console, preview_chat: gr.Blocks | None = None) -> gr
         return summary, per_day, mix, routes
 
     # -- FAQ ------------------------------------------------------------------------------------
-    def preview_faq(file):
+    def show_faq_preview(file):
         if file is None:
             return gr.update(value=None), "", gr.update(interactive=False)
         preview = preview_faq(file, limit=50, max_bytes=max_bytes)
@@ -94,7 +94,7 @@ def build_console(console: Console, preview_chat: gr.Blocks | None = None) -> gr
         if not preview.ok:
             problems = "\n".join(str(e) for e in preview.errors[:30])
             more = f"\n... and {len(preview.errors) - 30} more" if len(preview.errors) > 30 else ""
-            note = f"**{len(preview.errors)} problem(s); nothing can be applied.** The serving FAQ is unchanged.\n\n```\n{problems}{more}\n```"
+            note = f"**Not applied: {len(preview.errors)} problem(s) to fix first.** The serving FAQ is unchanged.\n\n```\n{problems}{more}\n```"
             return frame, note, gr.update(interactive=False)
         note = (
             f"**{preview.total} entries, no errors.** Press *Apply* to serve them (the current FAQ has {len(bot.faq)})."
@@ -331,7 +331,7 @@ def build_console(console: Console, preview_chat: gr.Blocks | None = None) -> gr
                 faq_note = gr.Markdown(elem_id="faq-note")
                 faq_preview = gr.Dataframe(label="preview (first 50 entries)", interactive=False, wrap=True)
                 apply_button = gr.Button("Apply", variant="primary", interactive=False, elem_id="faq-apply")
-                faq_file.change(preview_faq, faq_file, [faq_preview, faq_note, apply_button], **PRIVATE)
+                faq_file.change(show_faq_preview, faq_file, [faq_preview, faq_note, apply_button], **PRIVATE)
                 apply_button.click(apply_faq, faq_file, faq_note, **PRIVATE)
             with gr.Tab("Training", id="training"):
                 gr.Markdown(
