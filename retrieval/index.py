@@ -3,10 +3,25 @@
 Dense search understands paraphrases ("my parcel never came"); BM25 keeps exact product
 names and codes ("HG-4471") that embeddings blur. Results are merged with reciprocal rank
 fusion, so neither score scale has to be calibrated against the other. Every phrasing of an
-entry (its question and alternatives) is a row in both indexes and points at the entry.
+entry (its question and alternatives) and its answer is a row in both indexes and points at
+the entry.
 
-Limits: the index keeps every vector in memory; entries are replaced by building a new
-index (fast for thousands of entries), not edited in place.
+Size: the FAISS index is chosen by the number of rows unless a factory string is configured.
+Below :data:`APPROXIMATE_FROM_ROWS` it is exact (``Flat``: every row scored); from there on
+it is a graph index (:func:`choose_index_factory`), whose candidates are re-scored exactly
+with the stored row vectors, so scores stay true cosines. BM25 is exact while every query
+token occurs in at most :data:`LEXICAL_FULL_SCAN_ROWS` rows; a token in more rows than that
+(``order`` in a million-row FAQ) adds its score only to rows that a rarer token or the
+dense search already found, instead of scanning its whole posting list.
+
+Updates: :meth:`FaqIndex.updated` (and :meth:`~FaqIndex.added`, :meth:`~FaqIndex.removed`)
+return a *new* index and leave the serving one untouched, so a caller swaps one reference.
+Only texts the index has not embedded before are encoded; the other vectors are reused.
+
+Limits: every row vector is kept in memory (4 bytes x dimension per row, saved beside the
+index); BM25 and an exact index are rebuilt from the stored vectors on every update (fast,
+no re-embedding), and a graph index is appended to while under a quarter of it is retired
+rows, then rebuilt.
 """
 
 from __future__ import annotations
@@ -18,7 +33,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import bm25s
 import faiss
 import numpy as np
 
@@ -26,8 +40,16 @@ from retrieval.atomic import atomic_directory
 from retrieval.encoder import Encoder
 from retrieval.faq import FaqEntry, faq_hash, validate_faq
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2 added vectors.npy and faiss_ids.npy; version 1 folders are still read
 RRF_K = 60  # the usual reciprocal-rank-fusion constant (Cormack et al., 2009)
+AUTO = "auto"
+APPROXIMATE_FROM_ROWS = 50_000  # measured by benchmarks/faq_scale.py (see choose_index_factory)
+HNSW_M = 32  # graph degree: recall 0.99+ at 1M entries with the efSearch below
+HNSW_EF_CONSTRUCTION = 40
+HNSW_EF_SEARCH = 128
+IVF_NPROBE = 32  # for a configured IVF factory (an automatic index is never IVF)
+LEXICAL_FULL_SCAN_ROWS = 50_000  # longer posting lists only score rows found otherwise
+RETIRED_REBUILD_SHARE = 0.25  # a graph index with more retired rows than this is rebuilt
 STOPWORDS = frozenset(
     "a an and are as at be but by for if in into is it no not of on or such that the their then there "
     "these they this to was will with i me my we our you your do does can could would should how what "
@@ -65,6 +87,119 @@ def _row_texts(entry: FaqEntry) -> tuple[str, ...]:
     return (*entry.phrasings, entry.answer)
 
 
+def choose_index_factory(rows: int, approximate_from: int = APPROXIMATE_FROM_ROWS) -> str:
+    """The FAISS factory string for ``rows`` vectors when none is configured.
+
+    Exact ``Flat`` below ``approximate_from`` rows: a query costs about 0.1 ms per thousand
+    rows on one core, and nothing is approximate. From there on ``HNSW32,SQ8``: a graph over
+    8-bit codes (a quarter of the float size; the stored float vectors re-score the
+    candidates). Measured on 2 cores: IVF needs so many probed lists for recall@10 >= 0.95
+    at a million rows that it is no faster than the graph, and it is slower to build.
+    """
+    return "Flat" if rows < approximate_from else f"HNSW{HNSW_M},SQ8"
+
+
+def _is_exact(index: faiss.Index) -> bool:
+    return isinstance(faiss.downcast_index(index), faiss.IndexFlat)
+
+
+def _tune(index: faiss.Index) -> faiss.Index:
+    """Search-time parameters FAISS does not take from the factory string. Returns ``index``
+    itself (a downcast wrapper does not own the C++ object, so it must not replace it)."""
+    inner = faiss.downcast_index(index)
+    if isinstance(inner, faiss.IndexHNSW):
+        inner.hnsw.efSearch = max(inner.hnsw.efSearch, HNSW_EF_SEARCH)
+    elif isinstance(inner, faiss.IndexIVF):
+        inner.nprobe = min(inner.nlist, max(inner.nprobe, IVF_NPROBE))
+    return index
+
+
+def _new_faiss_index(vectors: np.ndarray, factory: str) -> faiss.Index:
+    """Builds (and trains, on a fixed sample, when the index type needs it) a FAISS index."""
+    index = faiss.index_factory(vectors.shape[1], factory, faiss.METRIC_INNER_PRODUCT)
+    inner = faiss.downcast_index(index)
+    if isinstance(inner, faiss.IndexHNSW):
+        inner.hnsw.efConstruction = max(inner.hnsw.efConstruction, HNSW_EF_CONSTRUCTION)
+    if not index.is_trained:
+        ivf = faiss.try_extract_index_ivf(index)
+        size = max(64 * ivf.nlist, 10_000) if ivf is not None else 100_000
+        sample = vectors
+        if len(vectors) > size:
+            sample = vectors[np.sort(np.random.default_rng(0).choice(len(vectors), size, replace=False))]
+        index.train(np.ascontiguousarray(sample))
+    index.add(vectors)
+    return _tune(index)
+
+
+def _segments(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Positions ``starts[0]..starts[0]+lengths[0]-1``, then the next segment's, and so on."""
+    ends = np.cumsum(lengths)
+    return np.repeat(starts - (ends - lengths), lengths) + np.arange(ends[-1] if len(ends) else 0)
+
+
+class Bm25:
+    """Okapi BM25 as Lucene (and ``bm25s``' default) scores it: for a query token in a row,
+    ``idf * tf / (tf + k1 * (1 - b + b * length / mean length))`` with
+    ``idf = ln(1 + (rows - df + 0.5) / (df + 0.5))``, k1 = 1.5, b = 0.75.
+
+    The rows are kept as token ids (``tokens``, split by ``offsets``), so :meth:`updated`
+    tokenizes only rows it has not seen and rebuilds the posting lists with array operations.
+    Posting lists are compressed columns: the rows holding token ``t`` are
+    ``indices[indptr[t]:indptr[t + 1]]`` (ascending), their scores the same slice of ``data``.
+    A row without tokens counts as one ``<empty>`` token. Limits: a token left only in
+    deleted rows keeps its id (an empty posting list) until the next full build.
+    """
+
+    K1 = 1.5
+    B = 0.75
+
+    def __init__(self, vocab: dict[str, int], tokens: np.ndarray, offsets: np.ndarray) -> None:
+        self.vocab, self.tokens, self.offsets = vocab, tokens, offsets
+        rows = len(offsets) - 1
+        lengths = np.diff(offsets)
+        keys, tf = np.unique(tokens.astype(np.int64) * rows + np.repeat(np.arange(rows), lengths), return_counts=True)
+        token, row = np.divmod(keys, rows)  # sorted by token, then row: compressed columns
+        self.indptr = np.concatenate([[0], np.cumsum(np.bincount(token, minlength=len(vocab)))])
+        df = np.diff(self.indptr)
+        idf = np.log1p((rows - df + 0.5) / (df + 0.5))
+        norm = self.K1 * (1 - self.B + self.B * lengths[row] / lengths.mean())
+        self.data = (idf[token] * tf / (tf + norm)).astype(np.float32)
+        self.indices = row.astype(np.int32 if rows < 2**31 else np.int64)
+
+    @staticmethod
+    def _ids(text: str, vocab: dict[str, int]) -> list[int]:
+        return [vocab.setdefault(t, len(vocab)) for t in lexical_tokens(text) or ["<empty>"]]
+
+    @classmethod
+    def from_texts(cls, texts) -> Bm25:
+        vocab: dict[str, int] = {}
+        ids: list[int] = []
+        lengths = [0]
+        for text in texts:
+            row = cls._ids(text, vocab)
+            ids += row
+            lengths.append(len(row))
+        return cls(vocab, np.asarray(ids, dtype=np.int32), np.cumsum(lengths))
+
+    def updated(self, texts: list[str], source: np.ndarray) -> Bm25:
+        """The index of ``texts``; ``source[i] >= 0`` names a row of this index with the same text."""
+        vocab = dict(self.vocab)  # this index is left unchanged
+        lengths = np.empty(len(texts), dtype=np.int64)
+        kept = np.flatnonzero(source >= 0)
+        lengths[kept] = np.diff(self.offsets)[source[kept]]
+        fresh = {int(i): self._ids(texts[i], vocab) for i in np.flatnonzero(source < 0)}
+        for i, ids in fresh.items():
+            lengths[i] = len(ids)
+        offsets = np.concatenate([[0], np.cumsum(lengths)])
+        tokens = np.empty(offsets[-1], dtype=np.int32)
+        tokens[_segments(offsets[kept], lengths[kept])] = self.tokens[
+            _segments(self.offsets[source[kept]], lengths[kept])
+        ]
+        for i, ids in fresh.items():
+            tokens[offsets[i] : offsets[i + 1]] = ids
+        return Bm25(vocab, tokens, offsets)
+
+
 class IndexMismatchError(ValueError):
     """A saved index does not belong to this embedder or this FAQ."""
 
@@ -90,7 +225,22 @@ class FaqHit:
 
 
 class FaqIndex:
-    """Searchable FAQ. Build with :meth:`build`, persist with :meth:`save` / :meth:`load`."""
+    """Searchable FAQ. Build with :meth:`build`, change with :meth:`updated`, persist with
+    :meth:`save` / :meth:`load`. An instance is never modified after construction, so
+    searches may run in several threads while an update builds the next instance.
+
+    Args:
+        entries: the FAQ; rows are each entry's phrasings and then its answer, in order.
+        encoder: embeds queries (and new rows on update).
+        vectors: one L2-normalised float32 vector per row.
+        index: a FAISS index over the vectors (inner product).
+        index_factory: the factory string ``index`` was made with.
+        factory_setting: what was asked for: ``auto`` (chosen by size) or a factory string.
+        faiss_ids: the FAISS id of each row (default: the row number). Ids of rows removed
+            by an update that appended to a graph index are "retired" and filtered out.
+        approximate_from: rows from which ``auto`` chooses an approximate index.
+        lexical: the BM25 index of the rows (default: made from the entries).
+    """
 
     def __init__(
         self,
@@ -99,29 +249,45 @@ class FaqIndex:
         vectors: np.ndarray,
         index: faiss.Index,
         index_factory: str = "Flat",
+        factory_setting: str | None = None,
+        faiss_ids: np.ndarray | None = None,
+        approximate_from: int = APPROXIMATE_FROM_ROWS,
+        lexical: Bm25 | None = None,
     ) -> None:
         self.entries = list(entries)
         self.encoder = encoder
         self.vectors = vectors
         self.index = index
         self.index_factory = index_factory
+        self.factory_setting = factory_setting or index_factory
+        self.approximate_from = approximate_from
         self.faq_hash = faq_hash(self.entries)
-        self.row_entry: list[int] = []
-        rows: list[str] = []
-        for position, entry in enumerate(self.entries):
-            for text in _row_texts(entry):
-                self.row_entry.append(position)
-                rows.append(text)
-        self.row_entry_array = np.asarray(self.row_entry, dtype=np.int64)
-        if index.ntotal != len(rows):
-            raise IndexMismatchError(f"the FAISS index has {index.ntotal} rows, the FAQ needs {len(rows)}")
-        self._entry_tokens = [
-            {t for p in e.phrasings + (e.answer,) for t in lexical_tokens(p) if _is_code(t)} for e in self.entries
-        ]
-        self.bm25 = bm25s.BM25()
-        corpus = [lexical_tokens(text) or ["<empty>"] for text in rows]
-        self.bm25.index(corpus, show_progress=False)
-        self._vocab = self.bm25.vocab_dict
+        self.embedded_rows = 0  # rows encoded to make this instance (set by build and updated)
+        counts = np.fromiter((len(e.alternatives) + 2 for e in self.entries), np.int64, len(self.entries))
+        self.entry_start = np.concatenate([[0], np.cumsum(counts)])
+        self.row_entry = np.repeat(np.arange(len(self.entries), dtype=np.int64), counts)
+        self.row_entry_array = self.row_entry  # the name used before row_entry became an array
+        rows = len(self.row_entry)
+        if vectors.shape != (rows, index.d):
+            raise IndexMismatchError(
+                f"{vectors.shape[0]} row vectors of {vectors.shape[1]} dimensions, the FAQ needs {rows} of {index.d}"
+            )
+        self.faiss_ids = np.arange(rows, dtype=np.int64) if faiss_ids is None else np.asarray(faiss_ids, np.int64)
+        if len(self.faiss_ids) != rows or (rows and (self.faiss_ids.min() < 0 or self.faiss_ids.max() >= index.ntotal)):
+            raise IndexMismatchError(f"the FAISS index has {index.ntotal} rows, the FAQ needs {rows}")
+        self.row_of_id = np.full(index.ntotal, -1, dtype=np.int64)
+        self.row_of_id[self.faiss_ids] = np.arange(rows)
+        self.retired = int(index.ntotal - rows)
+        self.exact_index = _is_exact(index)
+        self._search_params = self._filtering_params() if self.retired else None
+
+        if lexical is None:
+            lexical = Bm25.from_texts(text for e in self.entries for text in _row_texts(e))
+        if len(lexical.offsets) != rows + 1:
+            raise IndexMismatchError(f"the lexical index has {len(lexical.offsets) - 1} rows, the FAQ needs {rows}")
+        self.lexical = lexical
+        self._vocab = lexical.vocab
+        self._postings = (lexical.data, lexical.indices, lexical.indptr)
 
     # -- building -------------------------------------------------------------------------
     @classmethod
@@ -129,20 +295,131 @@ class FaqIndex:
         cls,
         entries: list[FaqEntry],
         encoder: Encoder,
-        index_factory: str = "Flat",
+        index_factory: str | None = AUTO,
         show_progress: bool = False,
+        *,
+        vectors: np.ndarray | None = None,
+        approximate_from: int = APPROXIMATE_FROM_ROWS,
     ) -> FaqIndex:
-        """Embeds every phrasing and builds the FAISS index described by ``index_factory``
-        (a FAISS factory string: ``Flat`` for exact search, ``HNSW32,Flat`` for large FAQs)."""
+        """Embeds every row and builds the FAISS index.
+
+        Args:
+            index_factory: ``auto`` or ``None`` (default): exact below ``approximate_from``
+                rows, else :func:`choose_index_factory`; any other value is a FAISS factory
+                string used as is (``Flat``, ``HNSW32,Flat``, ``IVF4096,SQ8``, ...).
+            show_progress: a progress bar while embedding.
+            vectors: the row vectors, if already computed (rows in entry order, each entry's
+                phrasings then its answer); nothing is embedded then.
+            approximate_from: see ``index_factory``.
+        """
         if not entries:
             raise ValueError("cannot build an index over an empty FAQ")
         texts = [text for e in entries for text in _row_texts(e)]
-        vectors = encoder.encode(texts, show_progress=show_progress)
-        index = faiss.index_factory(encoder.dimension, index_factory, faiss.METRIC_INNER_PRODUCT)
-        if not index.is_trained:
-            index.train(vectors)
-        index.add(vectors)
-        return cls(entries, encoder, vectors, index, index_factory)
+        embedded = 0
+        if vectors is None:
+            unique = list(dict.fromkeys(texts))
+            position = {text: i for i, text in enumerate(unique)}
+            vectors = encoder.encode(unique, show_progress=show_progress)
+            if len(unique) < len(texts):
+                vectors = vectors[[position[t] for t in texts]]
+            embedded = len(unique)
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if vectors.shape != (len(texts), encoder.dimension):
+            raise ValueError(f"vectors has shape {vectors.shape}, the FAQ needs ({len(texts)}, {encoder.dimension})")
+        setting = index_factory or AUTO
+        factory = choose_index_factory(len(texts), approximate_from) if setting == AUTO else setting
+        index = _new_faiss_index(vectors, factory)
+        built = cls(entries, encoder, vectors, index, factory, setting, None, approximate_from)
+        built.embedded_rows = embedded
+        return built
+
+    def updated(self, entries: list[FaqEntry], show_progress: bool = False) -> FaqIndex:
+        """A new index over ``entries`` (the whole new FAQ); this one is left as it is.
+
+        Rows whose text this index already holds reuse the stored vector; only new or edited
+        texts are embedded (``embedded_rows`` on the result says how many). Entries absent
+        from ``entries`` are gone from the result. With an exact index the result searches
+        exactly like ``build(entries)``; an approximate graph index gets the new rows
+        appended and the old ones retired (filtered out), until retired rows pass a quarter
+        of it or the automatic choice for the new size changes: then it is rebuilt.
+        """
+        if not entries:
+            raise ValueError("cannot build an index over an empty FAQ")
+        known: dict[str, int] = {}
+        for row, text in enumerate(text for e in self.entries for text in _row_texts(e)):
+            known.setdefault(text, row)
+        texts = [text for e in entries for text in _row_texts(e)]
+        source = np.fromiter((known.get(t, -1) for t in texts), np.int64, len(texts))
+        fresh = source < 0
+        missing = list(dict.fromkeys(t for t, new in zip(texts, fresh) if new))
+        vectors = np.empty((len(texts), self.vectors.shape[1]), dtype=np.float32)
+        vectors[~fresh] = self.vectors[source[~fresh]]
+        if missing:
+            encoded = self.encoder.encode(missing, show_progress=show_progress)
+            position = {text: i for i, text in enumerate(missing)}
+            vectors[fresh] = encoded[[position[t] for t, new in zip(texts, fresh) if new]]
+
+        setting = self.factory_setting
+        factory = choose_index_factory(len(texts), self.approximate_from) if setting == AUTO else setting
+        index, faiss_ids = None, None
+        if factory == self.index_factory and self._can_append():
+            # unchanged rows keep their FAISS id (each id serves one row); the rest are appended
+            faiss_ids = np.full(len(texts), -1, dtype=np.int64)
+            reused = np.flatnonzero(~fresh)
+            candidates = self.faiss_ids[source[reused]]
+            first = np.unique(candidates, return_index=True)[1]
+            faiss_ids[reused[first]] = candidates[first]
+            appended = np.flatnonzero(faiss_ids < 0)
+            total = self.index.ntotal + len(appended)
+            if total - len(texts) <= RETIRED_REBUILD_SHARE * total:
+                index = faiss.clone_index(self.index)
+                if len(appended):
+                    index.add(vectors[appended])
+                    faiss_ids[appended] = self.index.ntotal + np.arange(len(appended))
+                index = _tune(index)
+            else:
+                faiss_ids = None
+        if index is None:
+            index = _new_faiss_index(vectors, factory)
+        lexical = self.lexical.updated(texts, source)
+        new = FaqIndex(
+            entries, self.encoder, vectors, index, factory, setting, faiss_ids, self.approximate_from, lexical
+        )
+        new.embedded_rows = len(missing)
+        return new
+
+    def added(self, entries: list[FaqEntry], show_progress: bool = False) -> FaqIndex:
+        """A new index with ``entries`` added: an entry whose id exists replaces that entry
+        (in its place), the others are appended. See :meth:`updated`."""
+        ids = [e.id for e in entries]
+        if len(set(ids)) < len(ids):
+            raise ValueError(f"duplicate ids among the added entries: {sorted({i for i in ids if ids.count(i) > 1})}")
+        incoming = {e.id: e for e in entries}
+        merged = [incoming.pop(e.id, e) for e in self.entries]
+        return self.updated(merged + list(incoming.values()), show_progress)
+
+    def removed(self, ids: list[str] | set[str]) -> FaqIndex:
+        """A new index without the entries with these ids; unknown ids raise ``KeyError``."""
+        ids = set(ids)
+        unknown = ids - {e.id for e in self.entries}
+        if unknown:
+            raise KeyError(f"no FAQ entries with ids {sorted(unknown)}")
+        return self.updated([e for e in self.entries if e.id not in ids])
+
+    def _can_append(self) -> bool:
+        """Graph indexes take new rows in place and retired rows are filtered at search time;
+        exact and other indexes are rebuilt from the stored vectors instead."""
+        return isinstance(faiss.downcast_index(self.index), faiss.IndexHNSW)
+
+    def _filtering_params(self) -> faiss.SearchParameters:
+        alive = np.zeros(self.index.ntotal, dtype=bool)
+        alive[self.faiss_ids] = True
+        bitmap = np.packbits(alive, bitorder="little")
+        selector = faiss.IDSelectorBitmap(self.index.ntotal, faiss.swig_ptr(bitmap))
+        inner = faiss.downcast_index(self.index)
+        params = faiss.SearchParametersHNSW(sel=selector, efSearch=inner.hnsw.efSearch)
+        params._keep = (bitmap, selector)  # the selector reads the bitmap; keep both alive
+        return params
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -157,38 +434,32 @@ class FaqIndex:
 
     def search_embedded(self, text: str, query: np.ndarray, k: int = 5) -> list[FaqHit]:
         """Like :meth:`search` for a query already embedded (lets callers batch encoding)."""
-        depth = min(self.index.ntotal, max(50, 10 * k))
-        scores, rows = self.index.search(query.reshape(1, -1).astype(np.float32), depth)
+        query = np.asarray(query, dtype=np.float32)
+        depth = min(len(self.row_entry), max(50, 10 * k))
+        rows, scores = self._dense_rows(query, depth)
         dense_rank: dict[int, int] = {}
         dense_score: dict[int, float] = {}
-        for row, score in zip(rows[0], scores[0]):
-            if row < 0:
-                continue
-            entry = int(self.row_entry_array[row])
+        for row, score in zip(rows.tolist(), scores.tolist()):
+            entry = int(self.row_entry[row])
             if entry not in dense_rank:
                 dense_rank[entry] = len(dense_rank)
-                dense_score[entry] = float(score)
+                dense_score[entry] = score
 
-        query_tokens = [t for t in lexical_tokens(text) if t in self._vocab]
+        tokens = lexical_tokens(text)
         lexical_rank: dict[int, int] = {}
         lexical_score: dict[int, float] = {}
-        if query_tokens:
-            bm25 = self.bm25.get_scores(query_tokens)
-            top = np.argsort(-bm25, kind="stable")[:depth]
-            for row in top:
-                if bm25[row] <= 0:
-                    break
-                entry = int(self.row_entry_array[row])
-                if entry not in lexical_rank:
-                    lexical_rank[entry] = len(lexical_rank)
-                    lexical_score[entry] = float(bm25[row])
+        lexical_rows, bm25 = self._lexical_rows(tokens, rows, depth)
+        for row, score in zip(lexical_rows.tolist(), bm25.tolist()):
+            entry = int(self.row_entry[row])
+            if entry not in lexical_rank:
+                lexical_rank[entry] = len(lexical_rank)
+                lexical_score[entry] = score
 
         fused: dict[int, float] = {}
         for ranks in (dense_rank, lexical_rank):
             for entry, rank in ranks.items():
                 fused[entry] = fused.get(entry, 0.0) + 1.0 / (RRF_K + rank + 1)
-        query_codes = {t for t in lexical_tokens(text) if _is_code(t)}
-        exact = {e for e in fused if query_codes & self._entry_tokens[e]}
+        exact = self._entries_with_codes({t for t in tokens if _is_code(t)}, list(fused))
         hits = []
         # an entry naming the exact code the customer typed (a SKU) comes first
         for entry in sorted(fused, key=lambda e: (e not in exact, -fused[e]))[:k]:
@@ -210,8 +481,66 @@ class FaqIndex:
             )
         return hits
 
+    def _dense_rows(self, query: np.ndarray, depth: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ``depth`` nearest rows, best first, with their cosine similarity. Candidates of
+        an approximate index are re-scored with the stored vectors (exact scores, exact order)."""
+        if self._search_params is None:
+            scores, ids = self.index.search(query.reshape(1, -1), depth)
+        else:
+            scores, ids = self.index.search(query.reshape(1, -1), depth, params=self._search_params)
+        ids = ids[0][ids[0] >= 0]
+        rows = self.row_of_id[ids]
+        if self.exact_index and not self.retired:
+            return rows, scores[0][: len(rows)]
+        rows = rows[rows >= 0]
+        exact = self.vectors[rows] @ query
+        order = np.argsort(-exact, kind="stable")
+        return rows[order], exact[order]
+
+    def _lexical_rows(self, tokens: list[str], dense_rows: np.ndarray, depth: int) -> tuple[np.ndarray, np.ndarray]:
+        """The best BM25 rows (score > 0), best first, ties by row; at most ``depth``.
+
+        The cost follows
+        the posting lists of the query's tokens, not the FAQ size: a token in more than
+        :data:`LEXICAL_FULL_SCAN_ROWS` rows only adds to rows a rarer token or ``dense_rows``
+        found (it is frequent, so its weight is low)."""
+        data, indices, indptr = self._postings
+        ids = [self._vocab[t] for t in tokens if t in self._vocab]
+        if not ids:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        spans = [(int(indptr[i]), int(indptr[i + 1])) for i in ids]
+        short = [indices[a:b] for a, b in spans if b - a <= LEXICAL_FULL_SCAN_ROWS]
+        candidates = np.unique(np.concatenate([*short, dense_rows.astype(indices.dtype)]))
+        total = np.zeros(len(candidates), dtype=data.dtype)
+        for a, b in spans:
+            postings = indices[a:b]
+            if b - a <= LEXICAL_FULL_SCAN_ROWS:
+                total[np.searchsorted(candidates, postings)] += data[a:b]
+            else:
+                at = np.minimum(np.searchsorted(postings, candidates), len(postings) - 1)
+                found = postings[at] == candidates
+                total[found] += data[a:b][at[found]]
+        positive = total > 0
+        candidates, total = candidates[positive], total[positive]
+        order = np.lexsort((candidates, -total))[:depth]
+        return candidates[order].astype(np.int64), total[order]
+
+    def _entries_with_codes(self, codes: set[str], entries: list[int]) -> set[int]:
+        """Those of ``entries`` with a row containing one of the code tokens (from BM25's postings)."""
+        data, indices, indptr = self._postings
+        ids = [self._vocab[c] for c in codes if c in self._vocab]
+        if not ids or not entries:
+            return set()
+        rows = np.unique(np.concatenate([indices[indptr[i] : indptr[i + 1]] for i in ids]))
+        if not len(rows):  # codes only in deleted rows
+            return set()
+        wanted = np.asarray(entries, dtype=np.int64)
+        at = np.searchsorted(rows, self.entry_start[wanted])
+        inside = (at < len(rows)) & (rows[np.minimum(at, len(rows) - 1)] < self.entry_start[wanted + 1])
+        return set(wanted[inside].tolist())
+
     def _rows_of(self, entry: int) -> np.ndarray:
-        return np.flatnonzero(self.row_entry_array == entry)
+        return np.arange(self.entry_start[entry], self.entry_start[entry + 1])
 
     def _cosine(self, query: np.ndarray, entry: int) -> float:
         return float(np.max(self.vectors[self._rows_of(entry)] @ query))
@@ -223,10 +552,14 @@ class FaqIndex:
 
     # -- persistence ----------------------------------------------------------------------
     def save(self, directory: str | os.PathLike) -> Path:
-        """Writes ``index.faiss``, ``faq.json`` and ``meta.json``; the folder appears whole
-        or not at all (written beside it, then renamed into place)."""
+        """Writes ``index.faiss``, ``vectors.npy`` (the row vectors, so that a loaded index
+        updates without re-embedding), ``faiss_ids.npy``, ``faq.json`` and ``meta.json``; the
+        folder appears whole or not at all (written beside it, then renamed into place)."""
+        directory = Path(directory)
         with atomic_directory(directory) as tmp:
             faiss.write_index(self.index, str(tmp / "index.faiss"))
+            np.save(tmp / "vectors.npy", self.vectors, allow_pickle=False)
+            np.save(tmp / "faiss_ids.npy", self.faiss_ids, allow_pickle=False)
             (tmp / "faq.json").write_text(
                 json.dumps([e.to_dict() for e in self.entries], ensure_ascii=False, indent=1), encoding="utf-8"
             )
@@ -235,8 +568,11 @@ class FaqIndex:
                 "embedder": self.encoder.describe(),
                 "faq_hash": self.faq_hash,
                 "index_factory": self.index_factory,
+                "index_factory_setting": self.factory_setting,
+                "approximate_from": self.approximate_from,
                 "entries": len(self.entries),
-                "rows": int(self.index.ntotal),
+                "rows": len(self.row_entry),
+                "faiss_rows": int(self.index.ntotal),
                 "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             }
             (tmp / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
@@ -250,9 +586,10 @@ class FaqIndex:
         if not meta_path.is_file():
             raise IndexMismatchError(f"{directory} holds no saved FAQ index (meta.json is missing)")
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        if meta.get("schema_version") != SCHEMA_VERSION:
+        schema = meta.get("schema_version")
+        if schema not in (1, SCHEMA_VERSION):
             raise IndexMismatchError(
-                f"{directory} was saved with index schema {meta.get('schema_version')}, this version reads {SCHEMA_VERSION}"
+                f"{directory} was saved with index schema {schema}, this version reads 1 and {SCHEMA_VERSION}"
             )
         saved, current = meta["embedder"], encoder.describe()
         if saved["fingerprint"] != current["fingerprint"] or saved["dimension"] != current["dimension"]:
@@ -270,5 +607,25 @@ class FaqIndex:
             raise IndexMismatchError(
                 f"{directory}/index.faiss has {index.d} dimensions, the model {current['dimension']}"
             )
-        vectors = index.reconstruct_n(0, index.ntotal) if index.ntotal else np.zeros((0, index.d), np.float32)
-        return cls(entries, encoder, vectors, index, meta.get("index_factory", "Flat"))
+        if schema == 1:  # vectors lived only in the index (exact indexes can give them back)
+            try:
+                vectors = index.reconstruct_n(0, index.ntotal) if index.ntotal else np.zeros((0, index.d), np.float32)
+            except RuntimeError as exc:
+                raise IndexMismatchError(f"{directory}: an old index without its vectors; rebuild it ({exc})") from None
+            faiss_ids = None
+        else:
+            vectors = np.load(directory / "vectors.npy", allow_pickle=False)
+            faiss_ids = np.load(directory / "faiss_ids.npy", allow_pickle=False)
+            if vectors.dtype != np.float32 or faiss_ids.dtype != np.int64:
+                raise IndexMismatchError(f"{directory}: vectors.npy must be float32 and faiss_ids.npy int64")
+        factory = meta.get("index_factory", "Flat")
+        return cls(
+            entries,
+            encoder,
+            vectors,
+            _tune(index),
+            factory,
+            meta.get("index_factory_setting", factory),
+            faiss_ids,
+            meta.get("approximate_from", APPROXIMATE_FROM_ROWS),
+        )

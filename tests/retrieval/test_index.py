@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from retrieval import Encoder, FaqEntry, FaqIndex, IndexMismatchError, load_faq
+from retrieval.index import choose_index_factory
 from tests.conftest import ASSETS
 
 ENTRIES = [
@@ -68,10 +70,18 @@ def test_empty_query_and_k_larger_than_faq(index):
 
 def test_save_load_round_trip(index, encoder, tmp_path):
     folder = index.save(tmp_path / "faq-index")
-    assert sorted(p.name for p in folder.iterdir()) == ["faq.json", "index.faiss", "meta.json"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "faiss_ids.npy",
+        "faq.json",
+        "index.faiss",
+        "meta.json",
+        "vectors.npy",
+    ]
     meta = json.loads((folder / "meta.json").read_text())
     assert meta["embedder"]["dimension"] == 384 and meta["faq_hash"] == index.faq_hash
+    assert meta["index_factory"] == "Flat" and meta["index_factory_setting"] == "auto"
     loaded = FaqIndex.load(folder, encoder)
+    assert np.array_equal(loaded.vectors, index.vectors) and loaded.vectors.dtype == np.float32
     for query in ("when does my package come", "HG-2210", "gift card expiry"):
         assert [h.to_dict() for h in loaded.search(query)] == [h.to_dict() for h in index.search(query)]
     assert not list(tmp_path.glob(".faq-index*")), "no temporary folder is left behind"
@@ -102,3 +112,234 @@ def test_default_faq_coverage(encoder):
     assert result["n"] >= 60
     assert result["hit_at_5"] >= result["hit_at_1"] >= 0.65
     assert result["hit_at_5"] >= 0.9
+
+
+# -- updates without re-embedding the unchanged rows -----------------------------------------
+EDITED = [
+    ENTRIES[0],
+    FaqEntry(  # answer edited, a phrasing added
+        "ret-1",
+        "How do I return an item?",
+        "Start at the returns portal; returns are free.",
+        "returns",
+        ("Can I send something back?", "How do I get my money back?"),
+    ),
+    ENTRIES[2],
+    ENTRIES[3],
+    ENTRIES[4],
+    # gift-1 deleted; a new entry appended
+    FaqEntry("acc-1", "How do I delete my account?", "Write to privacy@example.com.", "account"),
+]
+QUERIES = [
+    "when does my package come",
+    "I want a refund",
+    "HG-2210",
+    "do vouchers have an end date",
+    "close my account",
+]
+
+
+def same_hits(a: FaqIndex, b: FaqIndex, queries=QUERIES, k=6) -> None:
+    """Same entries in the same order with the same matches; cosines equal up to float noise
+    (a text embedded in another batch can differ in the 8th digit)."""
+    for query in queries:
+        left, right = a.search(query, k), b.search(query, k)
+        assert [(h.faq_id, h.matched, h.exact, h.lexical, h.fused) for h in left] == [
+            (h.faq_id, h.matched, h.exact, h.lexical, h.fused) for h in right
+        ], query
+        assert [h.score for h in left] == pytest.approx([h.score for h in right], abs=2e-4)
+
+
+@pytest.fixture
+def spy(encoder, monkeypatch):
+    """Records every text the encoder embeds."""
+    seen: list[str] = []
+    encode = encoder.encode
+
+    def recording(texts, *args, **kwargs):
+        seen.extend(texts)
+        return encode(texts, *args, **kwargs)
+
+    monkeypatch.setattr(encoder, "encode", recording)
+    return seen
+
+
+def test_update_embeds_only_new_texts_and_searches_like_a_rebuild(index, encoder, spy):
+    updated = index.updated(EDITED)
+    assert spy == [
+        "How do I get my money back?",
+        "Start at the returns portal; returns are free.",
+        *EDITED[-1].phrasings,
+        EDITED[-1].answer,
+    ]
+    assert updated.embedded_rows == len(spy) == 4
+    spy.clear()
+    rebuilt = FaqIndex.build(EDITED, encoder)
+    assert rebuilt.embedded_rows == len(spy) == sum(len(e.phrasings) + 1 for e in EDITED)
+    assert [e.id for e in updated.entries] == [e.id for e in rebuilt.entries]
+    assert np.allclose(updated.vectors, rebuilt.vectors, atol=1e-6)
+    same_hits(updated, rebuilt)
+    assert updated.faq_hash == rebuilt.faq_hash
+    assert updated.search("how do I get my money back", 1)[0].matched == "How do I get my money back?"
+
+
+def test_update_leaves_the_serving_index_untouched_and_drops_deleted_entries(index):
+    before = [h.to_dict() for h in index.search("do gift cards expire", 6)]
+    updated = index.updated(EDITED)
+    assert "gift-1" not in {h.faq_id for q in QUERIES + ["do gift cards expire"] for h in updated.search(q, 6)}
+    assert len(updated.search("anything", 50)) == len(EDITED)
+    assert [h.to_dict() for h in index.search("do gift cards expire", 6)] == before
+    assert index.search("do gift cards expire", 1)[0].faq_id == "gift-1"
+    with pytest.raises(ValueError, match="empty"):
+        index.updated([])
+
+
+def test_added_and_removed(index, spy):
+    new = FaqEntry("gift-1", "Do gift cards expire?", "They never expire.", "gift_cards")
+    extra = FaqEntry("acc-1", "How do I delete my account?", "Write to privacy@example.com.", "account")
+    added = index.added([new, extra])
+    assert [e.id for e in added.entries] == [e.id for e in ENTRIES] + ["acc-1"]  # replaced in place, then appended
+    assert spy == ["They never expire.", *extra.phrasings, extra.answer]
+    assert added.search("do gift cards expire", 1)[0].answer == "They never expire."
+    spy.clear()
+    removed = added.removed(["prod-1", "acc-1"])
+    assert spy == [] and removed.embedded_rows == 0
+    assert [e.id for e in removed.entries] == ["ship-1", "ret-1", "pay-1", "prod-2", "gift-1"]
+    assert all(h.faq_id != "prod-1" for h in removed.search("HG-4471", 5))
+    with pytest.raises(KeyError, match="nope"):
+        added.removed(["nope"])
+    with pytest.raises(ValueError, match="duplicate"):
+        index.added([new, new])
+
+
+def test_a_loaded_index_updates_without_re_embedding(index, encoder, tmp_path, spy):
+    loaded = FaqIndex.load(index.save(tmp_path / "faq-index"), encoder)
+    assert loaded.embedded_rows == 0
+    updated = loaded.updated(EDITED)
+    assert len(spy) == updated.embedded_rows == 4
+    same_hits(updated, index.updated(EDITED))
+
+
+def test_a_version_1_folder_is_still_read(index, encoder, tmp_path):
+    folder = index.save(tmp_path / "faq-index")
+    (folder / "vectors.npy").unlink()
+    (folder / "faiss_ids.npy").unlink()
+    meta = json.loads((folder / "meta.json").read_text())
+    (folder / "meta.json").write_text(json.dumps({**meta, "schema_version": 1}))
+    loaded = FaqIndex.load(folder, encoder)
+    assert np.array_equal(loaded.vectors, index.vectors)
+    same_hits(loaded, index)
+
+
+# -- the index type follows the FAQ size -----------------------------------------------------
+def synthetic(n: int, dimension: int = 384, seed: int = 0) -> tuple[list[FaqEntry], np.ndarray]:
+    """``n`` entries (question + answer: 2 rows each) and clustered unit vectors for their rows."""
+    rng = np.random.default_rng(seed)
+    entries = [FaqEntry(f"e-{i}", f"Question {i} about item SKU-{i:05d}?", f"Answer {i}.") for i in range(n)]
+    centres = rng.standard_normal((max(1, n // 20), dimension)).astype(np.float32)
+    vectors = centres[rng.integers(0, len(centres), 2 * n)] + 0.6 * rng.standard_normal((2 * n, dimension)).astype(
+        np.float32
+    )
+    return entries, vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize(
+    "setting, rows_threshold, expected",
+    [
+        ("auto", 1_000_000, "Flat"),
+        (None, 100, "HNSW32,SQ8"),
+        ("auto", 100, "HNSW32,SQ8"),
+        ("Flat", 100, "Flat"),  # a configured factory string overrides the automatic choice
+        ("HNSW16,Flat", 1_000_000, "HNSW16,Flat"),
+    ],
+)
+def test_index_type_by_size_unless_configured(encoder, setting, rows_threshold, expected):
+    entries, vectors = synthetic(200)
+    built = FaqIndex.build(entries, encoder, setting, vectors=vectors, approximate_from=rows_threshold)
+    assert built.index_factory == expected and built.factory_setting == (setting or "auto")
+    assert built.exact_index == (expected == "Flat") and built.embedded_rows == 0
+    assert choose_index_factory(399, 400) == "Flat" and choose_index_factory(400, 400).startswith("HNSW")
+
+
+def test_approximate_index_recall_against_exact(encoder):
+    entries, vectors = synthetic(2500)
+    approximate = FaqIndex.build(entries, encoder, vectors=vectors, approximate_from=1000)
+    exact = FaqIndex.build(entries, encoder, "Flat", vectors=vectors)
+    assert not approximate.exact_index and exact.exact_index
+    queries = vectors[:200] + 0.3 * np.random.default_rng(1).standard_normal((200, vectors.shape[1])).astype(np.float32)
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    recall = []
+    for query in queries:
+        found, scores = approximate._dense_rows(query, 50)
+        truth, true_scores = exact._dense_rows(query, 50)
+        recall.append(len(set(found[:10].tolist()) & set(truth[:10].tolist())) / 10)
+        assert np.allclose(scores, vectors[found] @ query, atol=1e-6)  # candidates re-scored exactly
+    assert np.mean(recall) >= 0.95
+    hits = approximate.search_embedded("SKU-00042", queries[0], 3)
+    assert hits[0].faq_id == "e-42" and hits[0].exact  # the lexical side works at any size
+
+
+def test_graph_index_update_appends_and_retires_rows(encoder, tmp_path):
+    entries, vectors = synthetic(300)
+    approximate = FaqIndex.build(entries, encoder, vectors=vectors, approximate_from=100)
+    ntotal = approximate.index.ntotal
+    changed = [*entries[1:], FaqEntry("new", "How do I pay by invoice?", "Choose invoice at checkout.")]
+    updated = approximate.updated(changed)
+    assert approximate.index.ntotal == ntotal and approximate.retired == 0  # serving index untouched
+    assert updated.index.ntotal == ntotal + 2 and updated.retired == 2  # e-0's rows retired, new rows appended
+    assert all(h.faq_id != "e-0" for h in updated.search_embedded("Question 0 about item SKU-00000?", vectors[0], 10))
+    assert updated.search_embedded("x", vectors[0], 1)[0].faq_id != "e-0"
+    assert updated.search("how can I pay by invoice", 1)[0].faq_id == "new"
+    # the retired rows and ids survive a save and load
+    loaded = FaqIndex.load(updated.save(tmp_path / "graph"), encoder)
+    assert loaded.retired == 2 and np.array_equal(loaded.faiss_ids, updated.faiss_ids)
+    for row in (0, 10, 599):
+        assert [h.to_dict() for h in loaded.search_embedded("item", vectors[row], 5)] == [
+            h.to_dict() for h in updated.search_embedded("item", vectors[row], 5)
+        ]
+    # once retired rows pass a quarter of the graph, it is rebuilt from the stored vectors
+    rebuilt = updated.updated(changed[200:])
+    assert rebuilt.retired == 0 and rebuilt.index.ntotal == 2 * len(changed[200:]) and rebuilt.embedded_rows == 0
+
+
+def test_lexical_scores_match_bm25s_and_stay_exact_for_the_rows_they_return(index, monkeypatch):
+    import bm25s
+
+    import retrieval.index as module
+
+    reference_index = bm25s.BM25()
+    rows_text = [text for e in index.entries for text in module._row_texts(e)]
+    reference_index.index([module.lexical_tokens(t) or ["<empty>"] for t in rows_text], show_progress=False)
+    for query in ("HG-4471 duvet washable", "return item item portal", "gift cards", "paypal klarna cards"):
+        tokens = [t for t in module.lexical_tokens(query) if t in index._vocab]
+        reference = reference_index.get_scores(tokens)
+        rows, scores = index._lexical_rows(tokens, np.zeros(0, np.int64), 50)
+        assert rows.tolist() == [r for r in np.argsort(-reference, kind="stable") if reference[r] > 0]
+        assert scores.tolist() == pytest.approx(reference[rows].tolist(), rel=1e-5)
+        # with every token "frequent", rows come only from the dense candidates, scored in full
+        monkeypatch.setattr(module, "LEXICAL_FULL_SCAN_ROWS", 0)
+        dense = np.arange(0, len(index.row_entry), 2)
+        rows, capped = index._lexical_rows(tokens, dense, 50)
+        assert set(rows.tolist()) == {r for r in dense.tolist() if reference[r] > 0}
+        assert capped.tolist() == pytest.approx(reference[rows].tolist(), rel=1e-5)
+        monkeypatch.undo()
+
+
+def test_lexical_index_update_equals_a_fresh_one(index):
+    from retrieval.index import Bm25
+
+    texts = [text for e in EDITED for text in (*e.phrasings, e.answer)]
+    known = {text: row for row, text in reversed(list(enumerate(t for e in ENTRIES for t in (*e.phrasings, e.answer))))}
+    updated = index.lexical.updated(texts, np.array([known.get(t, -1) for t in texts]))
+    fresh = Bm25.from_texts(texts)
+    inverse = {i: t for t, i in updated.vocab.items()}
+    for token, i in fresh.vocab.items():
+        j = updated.vocab[token]
+        assert inverse[j] == token
+        a, b = slice(fresh.indptr[i], fresh.indptr[i + 1]), slice(updated.indptr[j], updated.indptr[j + 1])
+        assert fresh.indices[a].tolist() == updated.indices[b].tolist()
+        assert fresh.data[a].tolist() == updated.data[b].tolist()
+    assert (
+        "expire" in updated.vocab
+        and updated.indptr[updated.vocab["expire"] + 1] == updated.indptr[updated.vocab["expire"]]
+    )
