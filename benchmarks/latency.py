@@ -75,7 +75,7 @@ def startup_seconds(data_dir: str, runs: int) -> list[float]:
                     if process.poll() is not None or time.perf_counter() - started > 300:
                         raise RuntimeError("app.py did not start") from None
                     time.sleep(0.1)
-            Client(f"http://127.0.0.1:{port}/", verbose=False).predict("hello", [], None, api_name="/chat")
+            Client(f"http://127.0.0.1:{port}/", verbose=False).predict("hello", "", api_name="/chat")
             times.append(time.perf_counter() - started)
         finally:
             process.terminate()

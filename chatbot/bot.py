@@ -23,6 +23,7 @@ import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
+from chatbot.context import Offer, is_follow_up, resolve_choice, with_context
 from chatbot.domain import Domain, Intent, Slot
 from chatbot.guard import clean_text
 from chatbot.redact import Redactor
@@ -32,6 +33,7 @@ from finetune import IntentClassifier, Prediction
 from retrieval import Encoder, FaqHit, FaqIndex
 
 HANDOFF_SUGGESTION = "Talk to a person"
+SMALL_TALK = ("affirm", "deny", "greet", "goodbye", "thanks", "bot_challenge")
 
 
 @dataclass
@@ -68,6 +70,9 @@ class Session:
     offered_handoff: bool = False
     handed_off: bool = False
     last_intent: str | None = None  # the last intent understood with confidence, for the handoff queue
+    last_question: str | None = None  # the last question understood, to read a short follow-up against
+    offers: list[Offer] = field(default_factory=list)  # suggestions shown last turn, to understand a choice
+    last_choice: int | None = None
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
 
@@ -189,10 +194,34 @@ class Bot:
             transcript = [{"role": "user" if who == "user" else "agent", "text": text} for who, text in session.history]
             self.store.open_handoff(session.id, session.last_intent or reply.intent, reason, transcript)
 
+    def _confident(self, prediction: Prediction) -> bool:
+        if self.settings.intent_threshold is None:
+            return prediction.in_scope
+        return (
+            prediction.confidence >= self.intent_threshold
+            and prediction.similarity >= self.classifier.similarity_threshold
+        )
+
     def _route(self, session: Session, message: str, trace: dict) -> Reply:
+        offers, session.offers = session.offers, []
+        choice = resolve_choice(message, offers, session.last_choice) if session.pending is None else None
+        if choice is not None:  # "2", "the second one", the button, "no, the other one"
+            session.offers, session.last_choice = offers, choice  # "the other one" may follow
+            trace["choice"] = {"index": choice, "label": offers[choice].label}
+            return self._choose(session, offers[choice], trace)
+        session.last_choice = None
+
         t = time.perf_counter()
-        prediction = self.classifier.predict([message])[0]
+        texts = [message]
+        follow_up = session.last_question is not None and session.pending is None and is_follow_up(message)
+        if follow_up:  # read it alone and with the previous question, in one batch
+            texts.append(with_context(session.last_question, message))
+        predictions = self.classifier.predict(texts)
         trace["ms"]["classify"] = round(1000 * (time.perf_counter() - t), 2)
+        prediction, understood = predictions[0], message
+        if follow_up and not self._confident(prediction) and self._confident(predictions[1]):
+            prediction, understood = predictions[1], texts[1]
+            trace["context"] = understood
         entities = self.domain.extract(message)
         trace.update(
             entities=sorted(entities),
@@ -200,14 +229,8 @@ class Bot:
             similarity=round(prediction.similarity, 4),
             similarity_threshold=round(self.classifier.similarity_threshold, 4),
         )
-        confident = (
-            prediction.in_scope
-            if self.settings.intent_threshold is None
-            else prediction.confidence >= self.intent_threshold
-            and prediction.similarity >= self.classifier.similarity_threshold
-        )
-        intent = self.domain.intents.get(prediction.intent) if confident else None
-        if intent is not None and intent.name not in ("affirm", "deny", "greet", "goodbye", "thanks", "human_handoff"):
+        intent = self.domain.intents.get(prediction.intent) if self._confident(prediction) else None
+        if intent is not None and intent.name not in (*SMALL_TALK, "human_handoff"):
             session.last_intent = intent.name
 
         if session.pending is not None:
@@ -220,12 +243,38 @@ class Bot:
                 return self._handoff(session, self.domain.intents.get("human_handoff"), prediction)
         session.offered_handoff = False
         if intent is None:
-            return self._search_faq(session, message, prediction, trace)
+            reply = self._search_faq(session, understood, prediction, trace)
+        else:
+            reply = self._dispatch(session, intent, prediction, entities, understood, trace)
+        if reply.route in ("template", "faq", "ask_slot") and (intent is None or intent.name not in SMALL_TALK):
+            session.last_question = understood
+        return reply
+
+    def _dispatch(
+        self, session: Session, intent: Intent, prediction: Prediction, entities: dict, message: str, trace: dict
+    ) -> Reply:
         if intent.handler == "handoff":
             return self._handoff(session, intent, prediction)
         if intent.handler == "faq":
             return self._search_faq(session, message, prediction, trace, intent=intent)
         return self._template(session, intent, prediction, entities)
+
+    def _choose(self, session: Session, offer: Offer, trace: dict) -> Reply:
+        """Answers the suggestion the customer picked, without guessing again."""
+        if offer.kind == "faq":
+            entry = next((e for e in self.faq.entries if e.id == offer.target), None)
+            if entry is not None:
+                trace.update(faq_id=entry.id, faq_score=1.0)
+                session.last_question = entry.question
+                source = {"faq_id": entry.id, "question": entry.question, "score": 1.0, "exact": False}
+                return Reply(entry.answer, "faq", None, 1.0, [], [source])
+        intent = self.domain.intents.get(offer.target)
+        if intent is None:  # the FAQ or the model changed since the offer: read the label instead
+            session.offers = []
+            return self._route(session, offer.label, trace)
+        prediction = Prediction(intent.name, 1.0, True, ((intent.name, 1.0),), 1.0)
+        session.last_intent = intent.name
+        return self._dispatch(session, intent, prediction, {}, offer.label, trace)
 
     def _template(self, session: Session, intent: Intent, prediction: Prediction, entities: dict[str, str]) -> Reply:
         for slot in intent.slots:
@@ -254,6 +303,7 @@ class Bot:
             return Reply(text, "ask_slot", pending.intent.name, prediction.confidence)
         session.pending = None
         session.offered_handoff = True
+        session.offers = [Offer(HANDOFF_SUGGESTION, "intent", "human_handoff")]
         text = f"I still don't have the {pending.slot.name.replace('_', ' ')}, so I can't look this up. Would you like to talk to a person?"
         return Reply(text, "fallback", pending.intent.name, prediction.confidence, [HANDOFF_SUGGESTION])
 
@@ -275,23 +325,32 @@ class Bot:
         if top is not None:
             trace.update(faq_id=top.faq_id, faq_score=top.score, faq_exact=top.exact)
         if top is not None and (top.score >= settings.faq_answer_threshold or top.exact):
-            related = [h.question for h in hits[1:] if h.score >= settings.faq_suggest_threshold][:2]
+            related = [h for h in hits[1:] if h.score >= settings.faq_suggest_threshold][:2]
+            session.offers = [Offer(h.question, "faq", h.faq_id) for h in related]
             name = intent.name if intent is not None else prediction.intent
-            return Reply(top.answer, "faq", name, prediction.confidence, related, [_source(top)])
+            return Reply(top.answer, "faq", name, prediction.confidence, [h.question for h in related], [_source(top)])
 
-        candidates = [h.question for h in hits if h.score >= settings.faq_suggest_threshold]
-        sources = [_source(h) for h in hits if h.score >= settings.faq_suggest_threshold]
-        for name, probability in prediction.ranking:
-            candidate = self.domain.intents.get(name)
-            if candidate is not None and candidate.suggestion and probability >= 0.5 * self.intent_threshold:
-                candidates.insert(0, candidate.suggestion)
-        candidates = list(dict.fromkeys(candidates))[: settings.suggestions]
-        if candidates:
+        offers = [
+            Offer(candidate.suggestion, "intent", name)
+            for name, probability in prediction.ranking
+            if (candidate := self.domain.intents.get(name)) is not None
+            and candidate.suggestion
+            and probability >= 0.5 * self.intent_threshold
+        ]
+        near = [h for h in hits if h.score >= settings.faq_suggest_threshold]
+        offers += [Offer(h.question, "faq", h.faq_id) for h in near]
+        seen: set[str] = set()
+        offers = [o for o in offers if not (o.label in seen or seen.add(o.label))][: settings.suggestions]
+        if offers:
+            session.offers = offers
+            labels = [o.label for o in offers]
+            sources = [_source(h) for h in near]
             return Reply(
-                self.domain.render("clarify"), "clarify", prediction.intent, prediction.confidence, candidates, sources
+                self.domain.render("clarify"), "clarify", prediction.intent, prediction.confidence, labels, sources
             )
         if session.fallbacks + 1 >= settings.fallbacks_before_handoff:
             session.offered_handoff = True
+            session.offers = [Offer(HANDOFF_SUGGESTION, "intent", "human_handoff")]
             text = self.domain.render("fallback") + " Would you like to talk to a person from our team?"
             return Reply(text, "fallback", None, prediction.confidence, [HANDOFF_SUGGESTION])
         return Reply(self.domain.render("fallback"), "fallback", None, prediction.confidence)
