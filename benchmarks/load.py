@@ -1,0 +1,166 @@
+"""Throughput and latency of the served bot under concurrent HTTP clients.
+
+    python benchmarks/load.py [--concurrency 1,8,32,64] [--seconds 20] [--requests N]
+                              [--target api|gradio] [--data-dir data] [--url http://...]
+
+Starts ``python app.py`` on a free localhost port with the cached default model in
+``--data-dir`` (or uses ``--url``), then for each concurrency level runs that many clients,
+each its own conversation, sending turns back to back: for ``--seconds``, or until
+``--requests`` turns in total. ``--target api`` posts to ``/api/chat``; ``--target gradio``
+calls the public Gradio endpoint through ``gradio_client``. Also reports the time from
+launching ``app.py`` to its first answer. Prints a table, then one JSON object as the last line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+PROJECT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT))
+
+from benchmarks.latency import percentile, turns  # noqa: E402
+
+
+def start_app(data_dir: str) -> tuple[subprocess.Popen, str, float]:
+    """Launches app.py; returns the process, its URL and the seconds to the first answer."""
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "CHATBOT_DATA_DIR": data_dir, "CHATBOT_ADMIN_PASSWORD": "benchmark-only-password"}
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, str(PROJECT / "app.py"), "--port", str(port)],
+        cwd=PROJECT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    while True:
+        try:
+            if httpx.post(url + "api/chat", json={"message": "hello"}, timeout=5).status_code == 200:
+                return process, url, time.perf_counter() - started
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.perf_counter() - started > 600:
+            raise RuntimeError("app.py did not start (train the default model first: make model)")
+        time.sleep(0.1)
+
+
+def run_level(url: str, clients: int, seconds: float, requests: int | None, target: str) -> dict:
+    messages = turns(5000, seed=clients)
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    deadline = time.perf_counter() + seconds
+    counter = iter(range(10**9))
+
+    def client(number: int) -> None:
+        import httpx
+
+        if target == "gradio":
+            from gradio_client import Client
+
+            gradio = Client(url, verbose=False)
+        http = httpx.Client(timeout=60)
+        session = f"load-{clients}-{number}"
+        while True:
+            i = next(counter)
+            if (requests is not None and i >= requests) or (requests is None and time.perf_counter() > deadline):
+                break
+            message = messages[i % len(messages)]
+            t = time.perf_counter()
+            try:
+                if target == "gradio":
+                    gradio.predict(message, session, api_name="/chat")
+                else:
+                    response = http.post(url + "api/chat", json={"session_id": session, "message": message})
+                    if response.status_code != 200:
+                        raise RuntimeError(f"HTTP {response.status_code}")
+                elapsed = time.perf_counter() - t
+                with lock:
+                    latencies.append(elapsed)
+            except Exception as exc:  # counted, reported, never hidden
+                with lock:
+                    errors.append(f"{type(exc).__name__}: {exc}"[:200])
+        http.close()
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - started
+    ms = [1000 * x for x in latencies]
+    return {
+        "clients": clients,
+        "turns": len(latencies),
+        "seconds": round(wall, 2),
+        "turns_per_s": round(len(latencies) / wall, 2),
+        "median_ms": round(statistics.median(ms), 1) if ms else None,
+        "p95_ms": round(percentile(ms, 0.95), 1) if ms else None,
+        "p99_ms": round(percentile(ms, 0.99), 1) if ms else None,
+        "errors": len(errors),
+        "first_errors": sorted(set(errors))[:3],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--concurrency", default="1,8,32,64", help="comma-separated numbers of clients")
+    parser.add_argument("--seconds", type=float, default=20.0, help="duration of each level")
+    parser.add_argument("--requests", type=int, default=None, help="total turns per level instead of a duration")
+    parser.add_argument("--target", choices=["api", "gradio"], default="api")
+    parser.add_argument("--data-dir", default=str(PROJECT / "data"))
+    parser.add_argument("--url", default=None, help="an already running server instead of starting app.py")
+    args = parser.parse_args()
+
+    process, startup = None, None
+    url = args.url
+    if url is None:
+        process, url, startup = start_app(args.data_dir)
+    try:
+        run_level(url, 4, 3.0, None, args.target)  # warm-up
+        levels = [run_level(url, int(c), args.seconds, args.requests, args.target) for c in args.concurrency.split(",")]
+    finally:
+        if process is not None:
+            process.terminate()
+            process.wait(timeout=30)
+
+    single = next((level for level in levels if level["clients"] == 1), None)
+    print(f"{'clients':>8} {'turns':>7} {'turns/s':>8} {'median':>8} {'p95':>8} {'p99':>8} {'errors':>7}  speed-up")
+    for level in levels:
+        speedup = level["turns_per_s"] / single["turns_per_s"] if single and single["turns_per_s"] else float("nan")
+        level["speedup_vs_1"] = round(speedup, 2)
+        print(
+            f"{level['clients']:>8} {level['turns']:>7} {level['turns_per_s']:>8} {level['median_ms']:>6}ms"
+            f" {level['p95_ms']:>6}ms {level['p99_ms']:>6}ms {level['errors']:>7}  {speedup:.2f}x"
+        )
+    import torch
+
+    result = {
+        "benchmark": "load",
+        "target": args.target,
+        "cores": os.cpu_count(),
+        "device": "cuda" if torch.cuda.is_available() else "cpu",
+        "startup_to_first_answer_s": None if startup is None else round(startup, 2),
+        "levels": levels,
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
