@@ -20,6 +20,7 @@ import html
 import logging
 import os
 import uuid
+from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -27,7 +28,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import gradio as gr  # noqa: E402
 from fastapi import FastAPI  # noqa: E402
 from fastapi.middleware.cors import CORSMiddleware  # noqa: E402
-from fastapi.responses import JSONResponse  # noqa: E402
+from fastapi.responses import FileResponse, JSONResponse  # noqa: E402
 from pydantic import BaseModel, Field  # noqa: E402
 
 from chatbot import Bot, Settings  # noqa: E402
@@ -86,7 +87,7 @@ def build_app(bot: Bot, show_trace: bool | None = None) -> gr.Blocks:
         gr.Markdown(f"### {shop} customer service\nAsk about orders, deliveries, returns, payments or our products.")
         chat = gr.Chatbot(
             label=f"{shop} assistant",
-            height=440,
+            height=520,
             sanitize_html=True,
             render_markdown=True,
             elem_id="chat",
@@ -210,6 +211,17 @@ def build_server(bot: Bot, console: Console | None = None, auth: AdminAuth | Non
             turn_id=reply.turn_id,
         )
 
+    @server.get("/gradio.js", include_in_schema=False)
+    def web_component() -> FileResponse:
+        """Gradio's web component loader, served by the bot itself (no CDN): another site's
+        page embeds the chat with ``<script type="module" src=".../gradio.js">`` and
+        ``<gradio-app src="...">``. It only imports the bundle under ``/assets``."""
+        return FileResponse(
+            Path(gr.__file__).parent / "templates" / "frontend" / "gradio.js",
+            media_type="text/javascript",
+            headers={"access-control-allow-origin": "*", "cache-control": "max-age=300"},
+        )
+
     @server.get("/healthz")
     def healthz() -> dict:
         return {
@@ -232,8 +244,9 @@ def build_server(bot: Bot, console: Console | None = None, auth: AdminAuth | Non
             auth_message="Operator console: sign in with the admin user and password.",
             show_error=False,
             max_file_size=bot.settings.max_upload_mb * 2**20,
+            footer_links=["settings"],
         )
-    return gr.mount_gradio_app(server, build_app(bot), path="/", show_error=False)
+    return gr.mount_gradio_app(server, build_app(bot), path="/", show_error=False, footer_links=["settings"])
 
 
 def main(argv: list[str] | None = None) -> None:

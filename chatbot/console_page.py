@@ -35,6 +35,12 @@ def per_intent_f1_frame(report: dict) -> pd.DataFrame:
     return pd.DataFrame(rows or [{"intent": "", "F1": 0.0, "support": 0}]).sort_values("F1")
 
 
+def counts_plot(frame: pd.DataFrame, column: str = "turns") -> dict:
+    """Bars from zero (Vega would start the axis at the smallest count and hide equal bars)."""
+    top = float(frame[column].max()) if len(frame) else 0.0
+    return gr.update(value=frame, y_lim=[0, max(1.0, top * 1.1)])
+
+
 def confusion_figure(report: dict, top: int = 12):
     """The most confused intents as a heatmap (true intent by row, predicted by column)."""
     import matplotlib
@@ -83,7 +89,7 @@ def build_console(console: Console, preview_chat: gr.Blocks | None = None) -> gr
         per_day = pd.DataFrame(t["per_day"] or [{"day": time.strftime("%Y-%m-%d"), "turns": 0}])
         mix = pd.DataFrame(t["intents"][:15] or [{"intent": "(none)", "turns": 0}])
         routes = pd.DataFrame(t["routes"] or [{"route": "(none)", "turns": 0}])
-        return summary, per_day, mix, routes
+        return summary, counts_plot(per_day), counts_plot(mix), counts_plot(routes)
 
     # -- FAQ ------------------------------------------------------------------------------------
     def show_faq_preview(file):
@@ -301,7 +307,7 @@ def build_console(console: Console, preview_chat: gr.Blocks | None = None) -> gr
         return handoffs(), None, []
 
     def export():
-        return str(console.export_conversations())
+        return gr.update(value=str(console.export_conversations()), visible=True)
 
     # -- layout ---------------------------------------------------------------------------------
     with gr.Blocks(title="Operator console") as page:
@@ -310,15 +316,13 @@ def build_console(console: Console, preview_chat: gr.Blocks | None = None) -> gr
             with gr.Tab("Traffic", id="traffic"):
                 summary = gr.Markdown(elem_id="traffic-summary")
                 with gr.Row():
-                    per_day = gr.BarPlot(x="day", y="turns", title="Turns per day", height=260, y_lim=[0, None])
-                    routes = gr.BarPlot(x="route", y="turns", title="Routes", height=260, y_lim=[0, None])
-                mix = gr.BarPlot(
-                    x="intent", y="turns", title="Intent mix (top 15)", height=300, sort="-y", y_lim=[0, None]
-                )
+                    per_day = gr.BarPlot(x="day", y="turns", title="Turns per day", height=260, elem_id="turns-per-day")
+                    routes = gr.BarPlot(x="route", y="turns", title="Routes", height=260, elem_id="routes")
+                mix = gr.BarPlot(x="intent", y="turns", title="Intent mix (top 15)", height=300, elem_id="intent-mix")
                 with gr.Row():
                     refresh = gr.Button("Refresh", size="sm")
                     export_button = gr.Button("Export conversations (JSONL, redacted)", size="sm")
-                export_file = gr.File(label="export", interactive=False, height=70)
+                export_file = gr.File(label="export", interactive=False, visible=False)
                 traffic_outputs = [summary, per_day, mix, routes]
                 refresh.click(traffic, None, traffic_outputs, **PRIVATE)
                 export_button.click(export, None, export_file, **PRIVATE)
@@ -353,15 +357,21 @@ def build_console(console: Console, preview_chat: gr.Blocks | None = None) -> gr
             with gr.Tab("Versions", id="versions"):
                 version_table = gr.Dataframe(interactive=False, elem_id="versions")
                 with gr.Row():
-                    version_pick = gr.Dropdown(label="version", choices=[], scale=3)
+                    version_pick = gr.Dropdown(label="version", choices=[], scale=3, elem_id="version-pick")
                     activate_button = gr.Button("Activate (roll back or forward)", scale=1)
                 version_note = gr.Markdown()
-                report_text = gr.Markdown()
+                report_text = gr.Markdown(elem_id="report")
                 with gr.Row():
                     f1_plot = gr.BarPlot(
-                        x="intent", y="F1", title="Per-intent F1 (held-out)", height=360, x_label_angle=-60
+                        x="intent",
+                        y="F1",
+                        title="Per-intent F1 (held-out)",
+                        height=360,
+                        x_label_angle=-60,
+                        y_lim=[0, 1],
+                        elem_id="per-intent-f1",
                     )
-                    confusion_plot = gr.Plot(label="Top confusions")
+                    confusion_plot = gr.Plot(label="Top confusions", elem_id="confusions")
                 version_pick.change(show_report, version_pick, [report_text, f1_plot, confusion_plot], **PRIVATE)
                 activate_button.click(activate, version_pick, [version_note, version_table, version_pick], **PRIVATE)
             with gr.Tab("Review queue", id="review"):

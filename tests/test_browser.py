@@ -161,7 +161,39 @@ def test_console_refuses_a_wrong_password_and_admits_the_right_one(site, page):
     login(page, site, PASSWORD)
     expect(page.get_by_text("Operator console", exact=True)).to_be_visible()
     expect(page.locator("#traffic-summary")).to_contain_text("serving model")
+
+
+def test_console_plots_traffic_and_each_versions_report(site, page, operator_bot):
+    from playwright.sync_api import expect
+
+    from chatbot.console import Console
+    from finetune import TrainingArgs
+
+    questions = ["hi", "where is my order A-12345?", "how much is shipping?", "blorf zzkx", "I want to return a chair"]
+    for question in questions:
+        reply = operator_bot.reply(None, question)
+    operator_bot.store.set_feedback(reply.turn_id, -1)
+    job = Console(operator_bot, operator_bot.store).start_retrain(
+        force=True, args=TrainingArgs(epochs=1, min_steps=0, max_epochs=1, patience=1)
+    )
+    assert job.wait(timeout=600).status == "done", job.message
+
+    login(page, site, PASSWORD)
+    expect(page.locator("#traffic-summary")).to_contain_text(f"{len(questions)} turns")
+    expect(page.locator("#traffic-summary")).to_contain_text("down 1")
+    for plot in ("#turns-per-day", "#routes", "#intent-mix"):
+        expect(page.locator(f"{plot} canvas, {plot} svg").first).to_be_visible()
     screenshot(page, "console.png")
+
+    page.get_by_role("tab", name="Versions").click()
+    expect(page.locator("#versions")).to_contain_text(job.result["version"])
+    page.locator("#version-pick input").click()
+    page.get_by_role("option", name=job.result["version"]).click()
+    page.get_by_text("Operator console", exact=True).click()  # closes the list
+    expect(page.locator("#report")).to_contain_text("held-out examples: accuracy")
+    expect(page.locator("#per-intent-f1 canvas, #per-intent-f1 svg").first).to_be_visible()
+    expect(page.locator("#confusions img, #confusions svg, #confusions canvas").first).to_be_visible()
+    screenshot(page, "console-versions.png")
 
 
 def test_an_uploaded_faq_is_answered_without_a_restart(site, page, operator_bot, tmp_path):
@@ -228,6 +260,16 @@ def test_the_widget_works_embedded_in_another_site(site, page, other_origin):
     frame = page.frame_locator("#support-widget")
     expect(say(page, "Where is my order A-12345?", frame=frame)).to_contain_text("A-12345")
     screenshot(page, "embed.png")
+
+
+def test_the_web_component_works_in_another_site(site, page, other_origin):
+    from playwright.sync_api import expect
+
+    page.goto(f"{other_origin}embed.html?bot={site}&mode=component")
+    page.get_by_role("button", name="Chat with us").click()
+    widget = page.locator("#support-component gradio-app")
+    expect(widget.locator("#message textarea")).to_be_visible()
+    expect(say(page.locator("#support-component"), "Where is my order A-12345?")).to_contain_text("A-12345")
 
 
 def test_a_script_in_a_message_runs_nothing(site, page):
