@@ -12,9 +12,9 @@ from finetune.dialogs import (
     write_conversations_jsonl,
 )
 from finetune.evaluate import Report, evaluate
-from finetune.model import IntentClassifier, ModelMismatchError, Prediction
+from finetune.model import IntentClassifier, ModelMismatchError, Prediction, example_hash, load_example_record
 from finetune.registry import Registry
-from finetune.train import TrainingArgs, stratified_split, train
+from finetune.train import TrainingArgs, replay_sample, stratified_split, train
 
 __all__ = [
     "OUT_OF_SCOPE",
@@ -32,10 +32,13 @@ __all__ = [
     "TrainingArgs",
     "data_hash",
     "evaluate",
+    "example_hash",
     "load_dialogs",
+    "load_example_record",
     "load_examples",
     "preview_dialogs",
     "split_turns",
+    "replay_sample",
     "stratified_split",
     "train",
     "write_conversations_jsonl",

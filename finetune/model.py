@@ -6,6 +6,8 @@ On disk a version is a folder that plain peft can read::
     head.safetensors      the linear head (weight, bias) over the pooled (not normalised) embedding
     support.safetensors   unit embeddings of the training examples and their intents
     version.json          labels, data hash, hyperparameters, metrics, thresholds, base model
+    examples.json         hashes of the examples it was trained on and of those held out from it
+                          (what a later warm start replays, and what a fair comparison may use)
 
 A turn is in scope when two calibrated tests agree: the softmax confidence is high enough, and
 the turn lies close to a training example of the predicted intent (cosine similarity in the
@@ -18,6 +20,7 @@ prediction costs exactly one plain BERT forward pass.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -34,7 +37,24 @@ from retrieval.encoder import model_fingerprint
 VERSION_FILE = "version.json"
 HEAD_FILE = "head.safetensors"
 SUPPORT_FILE = "support.safetensors"
+EXAMPLES_FILE = "examples.json"
 ADAPTER_DIR = "adapter"
+
+
+def example_hash(text: str, intent: str) -> str:
+    """A short content hash naming one labelled example (no text is stored with a version)."""
+    return hashlib.sha256(f"{intent}\t{text}".encode()).hexdigest()[:16]
+
+
+def load_example_record(directory: str | os.PathLike) -> dict[str, set[str]] | None:
+    """``{"trained": hashes, "heldout": hashes}`` of a saved version; ``None`` when the version
+    predates the record (or the file is damaged)."""
+    path = Path(directory) / EXAMPLES_FILE
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        return {"trained": set(record["trained"]), "heldout": set(record["heldout"])}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 class ModelMismatchError(ValueError):
@@ -91,6 +111,7 @@ class IntentClassifier(torch.nn.Module):
         self.version = version
         self.support = support
         self.similarity_threshold = float(similarity_threshold)
+        self.example_record: dict[str, list[str]] | None = None  # written to examples.json by save()
 
     @property
     def transformer(self) -> torch.nn.Module:
@@ -169,6 +190,9 @@ class IntentClassifier(torch.nn.Module):
                     "labels": self.support.labels.cpu().contiguous(),
                 }
                 save_file(support, str(tmp / SUPPORT_FILE))
+            if self.example_record is not None:
+                record = {key: sorted(hashes) for key, hashes in self.example_record.items()}
+                (tmp / EXAMPLES_FILE).write_text(json.dumps(record), encoding="utf-8")
             version = {
                 **self.version,
                 "labels": self.labels,
@@ -185,9 +209,13 @@ class IntentClassifier(torch.nn.Module):
         base_model: str | os.PathLike | None = None,
         device: str | None = "auto",
         merge: bool = True,
+        trainable: bool = False,
     ) -> IntentClassifier:
         """Loads a saved version on ``base_model`` (default: the one it was trained on if that
-        folder exists here, else the default MiniLM) and refuses a base it was not trained on."""
+        folder exists here, else the default MiniLM) and refuses a base it was not trained on.
+
+        ``merge=False`` keeps the peft adapter separate (needed to train or save again);
+        ``trainable=True`` also makes its LoRA weights trainable (a warm start)."""
         from peft import PeftModel
 
         directory = Path(directory)
@@ -210,7 +238,9 @@ class IntentClassifier(torch.nn.Module):
             )
         encoder = Encoder(base, device=device, max_length=version.get("hyperparameters", {}).get("max_length", 128))
         try:
-            peft_model = PeftModel.from_pretrained(encoder.transformer, str(directory / ADAPTER_DIR))
+            peft_model = PeftModel.from_pretrained(
+                encoder.transformer, str(directory / ADAPTER_DIR), is_trainable=trainable and not merge
+            )
             head_state = load_file(str(directory / HEAD_FILE))
             support_state = load_file(str(directory / SUPPORT_FILE)) if (directory / SUPPORT_FILE).is_file() else None
         except Exception as exc:  # safetensors/peft raise many types for damaged files

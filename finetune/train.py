@@ -13,6 +13,13 @@ The recipe, chosen by measurement on 2 CPU cores (see README, "Intent accuracy")
    detection) and calibrate two thresholds on the held-out split: softmax confidence, and
    similarity to the nearest training example of the predicted intent.
 
+Warm start (``train(..., base=version_folder)``, continual learning): instead of step 1 the
+saved version's LoRA adapter and head are loaded; intents it did not know get new head rows,
+initialised by a logistic regression on the adapted (frozen) features and rescaled to the old
+rows' logits; intents no longer in the data lose theirs. It trains on the examples the base
+version has not seen (``examples.json``) mixed with a replay sample of those it has, stratified
+by intent, for fewer steps. The support for out-of-scope detection still covers every example.
+
 It does not tune hyperparameters per data set; the defaults are meant to hold across intent
 data sets of a few hundred to tens of thousands of examples.
 """
@@ -32,7 +39,7 @@ import numpy as np
 import torch
 
 from finetune.data import OUT_OF_SCOPE, Example, data_hash
-from finetune.model import IntentClassifier, Support
+from finetune.model import IntentClassifier, Support, example_hash, load_example_record
 from retrieval import Encoder
 
 ProgressCallback = Callable[[float, str], None]
@@ -64,6 +71,12 @@ class TrainingArgs:
     target_recall: float = 0.95  # share of correct validation predictions kept above the threshold
     seed: int = 42
     device: str = "auto"
+    # warm start (train(..., base=...)): continue from a saved version instead of from scratch
+    replay_ratio: float = 1.0  # earlier examples replayed per new example (stratified over earlier intents)
+    replay_min_per_intent: int = 8  # ... but at least this many of each earlier intent (all, if it has fewer)
+    warm_epochs: int = 2  # epochs of a warm start (upper bound; early stopping may end sooner)
+    warm_min_steps: int = 60  # small warm starts still run this many optimizer steps
+    warm_learning_rate: float = 3e-4  # LoRA weights of a warm start: already adapted, so smaller steps
 
     def __post_init__(self) -> None:
         checks = {
@@ -77,6 +90,10 @@ class TrainingArgs:
             "label_smoothing": 0 <= self.label_smoothing < 1,
             "target_recall": 0 < self.target_recall <= 1,
             "patience": self.patience >= 1,
+            "replay_ratio": self.replay_ratio >= 0,
+            "replay_min_per_intent": self.replay_min_per_intent >= 0,
+            "warm_epochs": self.warm_epochs >= 1,
+            "warm_learning_rate": self.warm_learning_rate > 0,
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
@@ -167,6 +184,69 @@ def calibrate_similarity(similarities: np.ndarray, correct: np.ndarray, target_r
     return round(float(np.quantile(kept, 1.0 - target_recall, method="lower")), 4)
 
 
+def replay_sample(
+    old: list[Example], n_new: int, ratio: float, min_per_intent: int, rng: np.random.Generator
+) -> list[Example]:
+    """A replay sample of earlier examples: ``ratio * n_new`` in all, spread evenly over the
+    earlier intents, at least ``min_per_intent`` of each (or all it has)."""
+    by_intent: dict[str, list[Example]] = {}
+    for example in old:
+        by_intent.setdefault(example.intent, []).append(example)
+    if not by_intent:
+        return []
+    per_intent = max(min_per_intent, math.ceil(ratio * n_new / len(by_intent)))
+    sample = []
+    for intent in sorted(by_intent):
+        items = by_intent[intent]
+        chosen = rng.permutation(len(items))[:per_intent]
+        sample += [items[i] for i in sorted(chosen)]
+    return sample
+
+
+def _extend_head(
+    old_head: torch.nn.Linear,
+    old_labels: list[str],
+    labels: list[str],
+    features: np.ndarray,
+    targets: np.ndarray,
+    c: float,
+    seed: int,
+) -> torch.nn.Linear:
+    """The base version's head rows for the intents it knew; for new intents, the rows of a
+    logistic regression on the adapted features, mapped onto the old rows' logit scale by the
+    least-squares affine fit between the two heads' logits of the known intents."""
+    old_index = {label: i for i, label in enumerate(old_labels)}
+    kept = [i for i, label in enumerate(labels) if label in old_index]
+    new = [i for i, label in enumerate(labels) if label not in old_index]
+    old_weight = old_head.weight.detach().float().cpu()
+    old_bias = old_head.bias.detach().float().cpu()
+    weight = torch.zeros(len(labels), features.shape[1])
+    bias = torch.full((len(labels),), -10.0)
+    weight[kept] = old_weight[[old_index[labels[i]] for i in kept]]
+    bias[kept] = old_bias[[old_index[labels[i]] for i in kept]]
+    if new:
+        fitted = _logistic_head(features, targets, len(labels), c, seed)
+        x = torch.from_numpy(features).float()
+        scale, shift = 1.0, 0.0
+        if kept:
+            with torch.no_grad():
+                old_logits = (x @ weight[kept].T + bias[kept]).flatten()
+                fitted_logits = fitted(x)[:, kept].flatten()
+            centred = fitted_logits - fitted_logits.mean()
+            if float(centred.var()) > 0:
+                scale = float((centred * (old_logits - old_logits.mean())).mean() / centred.var(unbiased=False))
+                scale = scale if scale > 0 else 1.0
+            shift = float(old_logits.mean() - scale * fitted_logits.mean())
+        with torch.no_grad():
+            weight[new] = scale * fitted.weight[new]
+            bias[new] = scale * fitted.bias[new] + shift
+    head = torch.nn.Linear(features.shape[1], len(labels))
+    with torch.no_grad():
+        head.weight.copy_(weight)
+        head.bias.copy_(bias)
+    return head
+
+
 def _accuracy(classifier: IntentClassifier, texts: list[str], targets: np.ndarray) -> tuple[float, np.ndarray]:
     probabilities = classifier.predict_proba(texts)
     return float(np.mean(probabilities.argmax(1) == targets)) if len(texts) else float("nan"), probabilities
@@ -178,12 +258,20 @@ def train(
     out_dir: str | os.PathLike | None = None,
     progress: ProgressCallback | None = None,
     show_progress: bool = True,
+    base: str | os.PathLike | None = None,
+    heldout: list[Example] | None = None,
 ) -> IntentClassifier:
     """Fine-tunes a classifier on ``examples`` and, with ``out_dir``, saves it there.
 
     Examples labelled ``oos`` are not an intent: they are kept out of training and used only
     to check the calibrated threshold. ``progress(fraction, message)`` reports to a UI;
     ``show_progress`` draws a tqdm bar on the terminal.
+
+    ``base``: a saved version folder to warm-start from (see the module docstring); raises
+    ``ModelMismatchError`` when it was trained on another base model than ``args.base_model``.
+    ``heldout``: examples the caller keeps out of training (e.g. to compare versions fairly);
+    they are only recorded in ``examples.json``. Without it, the validation split is recorded
+    as held out.
     """
     args = args or TrainingArgs()
     started = time.perf_counter()
@@ -192,48 +280,83 @@ def train(
     report = progress or (lambda fraction, message: None)
 
     in_scope = [e for e in examples if e.intent != OUT_OF_SCOPE]
-    labels = sorted({e.intent for e in in_scope})
-    if len(labels) < 2:
-        raise ValueError(f"need examples of at least 2 intents to train, got {len(labels)}: {labels}")
+    data_labels = sorted({e.intent for e in in_scope})
+    if len(data_labels) < 2:
+        raise ValueError(f"need examples of at least 2 intents to train, got {len(data_labels)}: {data_labels}")
+
+    report(0.0, "Loading the base model")
+    warm: dict = {}
+    if base is not None:
+        previous = IntentClassifier.load(
+            base, base_model=args.base_model, device=args.device, merge=False, trainable=True
+        )
+        encoder = previous.encoder
+        labels = [label for label in previous.labels if label in data_labels]
+        labels += [label for label in data_labels if label not in previous.labels]
+        record = load_example_record(base)
+        seen = record["trained"] if record is not None else set()
+        new = [e for e in in_scope if example_hash(e.text, e.intent) not in seen]
+        old = [e for e in in_scope if example_hash(e.text, e.intent) in seen]
+        replay = replay_sample(old, len(new), args.replay_ratio, args.replay_min_per_intent, rng)
+        train_set, val_set = stratified_split(new + replay, args.val_fraction, args.seed)
+        in_pool = set(new + replay)
+        support_set = train_set + [e for e in old if e not in in_pool]  # everything learnt, now or before
+        warm = {
+            "from": Path(base).name,
+            "from_data_hash": previous.version.get("data_hash"),
+            "new_examples": len(new),
+            "replayed": len(replay),
+            "earlier_examples": len(old),
+            "new_intents": [label for label in labels if label not in previous.labels],
+            "dropped_intents": [label for label in previous.labels if label not in data_labels],
+        }
+    else:
+        labels = data_labels
+        train_set, val_set = stratified_split(in_scope, args.val_fraction, args.seed)
+        support_set = train_set
+        encoder = Encoder(args.base_model, device=args.device, max_length=args.max_length)
     label_index = {label: i for i, label in enumerate(labels)}
-    train_set, val_set = stratified_split(in_scope, args.val_fraction, args.seed)
     train_texts = [e.text for e in train_set]
     train_targets = np.array([label_index[e.intent] for e in train_set])
     val_texts = [e.text for e in val_set]
     val_targets = np.array([label_index[e.intent] for e in val_set])
 
-    report(0.0, "Loading the base model")
-    encoder = Encoder(args.base_model, device=args.device, max_length=args.max_length)
     report(0.02, "Embedding the training data")
     features = encoder.encode(train_texts, show_progress=show_progress, normalize=False)
-    head = _logistic_head(features, train_targets, len(labels), args.logreg_c, args.seed).to(encoder.device)
+    if base is not None:
+        head = _extend_head(previous.head, previous.labels, labels, features, train_targets, args.logreg_c, args.seed)
+    else:
+        head = _logistic_head(features, train_targets, len(labels), args.logreg_c, args.seed)
+    head = head.to(encoder.device)
     logreg_val_accuracy = float("nan")
     if val_texts:
         with torch.no_grad():
             val_logits = head(torch.from_numpy(encoder.encode(val_texts, normalize=False)).to(encoder.device))
         logreg_val_accuracy = float(np.mean(val_logits.argmax(1).cpu().numpy() == val_targets))
 
-    from peft import LoraConfig, get_peft_model
+    if base is None:
+        from peft import LoraConfig, get_peft_model
 
-    lora = LoraConfig(
-        r=args.lora_r,
-        lora_alpha=args.lora_alpha,
-        lora_dropout=args.lora_dropout,
-        target_modules=_target_modules(encoder.transformer, args.target_modules),
-        bias="none",
-    )
-    encoder.transformer = get_peft_model(encoder.transformer, lora)
+        lora = LoraConfig(
+            r=args.lora_r,
+            lora_alpha=args.lora_alpha,
+            lora_dropout=args.lora_dropout,
+            target_modules=_target_modules(encoder.transformer, args.target_modules),
+            bias="none",
+        )
+        encoder.transformer = get_peft_model(encoder.transformer, lora)
     classifier = IntentClassifier(encoder, head, labels, threshold=0.0, version={})
     lora_params = [p for p in encoder.transformer.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(
         [
-            {"params": lora_params, "lr": args.learning_rate},
+            {"params": lora_params, "lr": args.warm_learning_rate if base is not None else args.learning_rate},
             {"params": list(head.parameters()), "lr": args.head_learning_rate},
         ],
         weight_decay=args.weight_decay,
     )
     steps_per_epoch = math.ceil(len(train_texts) / args.batch_size)
-    epochs = min(max(args.epochs, math.ceil(args.min_steps / steps_per_epoch)), max(args.epochs, args.max_epochs))
+    planned, min_steps = (args.warm_epochs, args.warm_min_steps) if base is not None else (args.epochs, args.min_steps)
+    epochs = min(max(planned, math.ceil(min_steps / steps_per_epoch)), max(planned, args.max_epochs))
     total_steps = epochs * steps_per_epoch
     warmup = max(1, int(total_steps * args.warmup_ratio))
 
@@ -290,8 +413,9 @@ def train(
     classifier.eval()
 
     report(0.94, "Embedding the training examples for out-of-scope detection")
-    support_embeddings = torch.from_numpy(encoder.encode(train_texts)).to(encoder.device)
-    classifier.support = Support(support_embeddings, torch.as_tensor(train_targets, device=encoder.device))
+    support_embeddings = torch.from_numpy(encoder.encode([e.text for e in support_set])).to(encoder.device)
+    support_targets = np.array([label_index[e.intent] for e in support_set])
+    classifier.support = Support(support_embeddings, torch.as_tensor(support_targets, device=encoder.device))
 
     report(0.97, "Calibrating the thresholds")
     # each test keeps half the allowed loss of correct turns, so together they keep target_recall
@@ -304,18 +428,35 @@ def train(
     else:  # too few examples to hold any out: leave-one-out similarities on the training set
         probabilities = classifier.predict_proba(train_texts)
         targets = torch.as_tensor(probabilities.argmax(1), device=encoder.device)
-        similarities = classifier.support.nearest(support_embeddings, targets, exclude_self=True).cpu().numpy()
+        queries = support_embeddings[: len(train_texts)]  # the support starts with the training set
+        similarities = classifier.support.nearest(queries, targets, exclude_self=True).cpu().numpy()
         val_accuracy, correct = float("nan"), probabilities.argmax(1) == train_targets
         calibrated_on = "training (no validation split: too few examples)"
     classifier.threshold = calibrate_threshold(probabilities.max(1), correct, per_test_recall, len(labels))
     classifier.similarity_threshold = calibrate_similarity(similarities, correct, per_test_recall)
     train_seconds = time.perf_counter() - started
+    if heldout is None:  # the validation split is all this version never trained on
+        validation = set(val_set)
+        trained = [e for e in in_scope if e not in validation]
+        kept_out = val_set
+    else:
+        trained, kept_out = in_scope, heldout
+    classifier.example_record = {
+        "trained": {example_hash(e.text, e.intent) for e in trained},
+        "heldout": {example_hash(e.text, e.intent) for e in kept_out},
+    }
     classifier.version = {
         "format": 1,
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "base_model": {**encoder.describe(), "path": str(encoder.model_dir)},
         "data_hash": data_hash(examples),
-        "examples": {"total": len(examples), "train": len(train_set), "validation": len(val_set)},
+        "examples": {
+            "total": len(examples),
+            "train": len(train_set),
+            "validation": len(val_set),
+            "heldout": len(kept_out),
+        },
+        "warm_start": warm or None,
         "intent_counts": dict(sorted(Counter(e.intent for e in in_scope).items())),
         "hyperparameters": asdict(args),
         "threshold_calibration": {
