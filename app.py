@@ -19,6 +19,7 @@ import argparse
 import html
 import logging
 import os
+import threading
 import uuid
 from pathlib import Path
 
@@ -26,17 +27,19 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import gradio as gr  # noqa: E402
-from fastapi import FastAPI  # noqa: E402
+from fastapi import FastAPI, Request  # noqa: E402
 from fastapi.middleware.cors import CORSMiddleware  # noqa: E402
 from fastapi.responses import FileResponse, JSONResponse  # noqa: E402
 from pydantic import BaseModel, Field  # noqa: E402
 
-from chatbot import Bot, Settings  # noqa: E402
+from chatbot import Bot, Reply, Settings  # noqa: E402
 from chatbot.console import AdminAuth, Console  # noqa: E402
 from chatbot.console_page import build_console  # noqa: E402
+from chatbot.ratelimit import RateLimiter  # noqa: E402
 
 log = logging.getLogger("app")
 SORRY = "Sorry, something went wrong on our side. Please try again in a moment."
+BUSY = "We're very busy right now and couldn't take your message. Please try again in a few seconds."
 EXAMPLES = [
     "Where is my order A-12345?",
     "How long does delivery take to Germany?",
@@ -46,12 +49,49 @@ EXAMPLES = [
 ]
 
 
-def build_app(bot: Bot, show_trace: bool | None = None) -> gr.Blocks:
+class Limits:
+    """Rate limits shared by the chat page and ``/api/chat``: per client address and per
+    conversation (token buckets; see ``chatbot.ratelimit``). ``Limits.off()`` for operators."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.client = RateLimiter(
+            settings.rate_limit_per_minute if settings else 0, settings.rate_limit_burst if settings else 1
+        )
+        self.session = RateLimiter(
+            settings.session_rate_limit_per_minute if settings else 0,
+            settings.session_rate_limit_burst if settings else 1,
+        )
+
+    @classmethod
+    def off(cls) -> Limits:
+        return cls(None)
+
+    def wait(self, client: str | None, session_id: str | None) -> float:
+        """0.0 when this turn may run, else the seconds to wait."""
+        wait = self.client.check(client or "unknown")
+        if not wait and session_id:
+            wait = self.session.check(session_id)
+        return wait
+
+
+def slow_down(wait: float) -> Reply:
+    seconds = RateLimiter.retry_after(wait)
+    text = f"You're sending messages faster than we can read them. Please wait {seconds} seconds and try again."
+    return Reply(text, "rate_limited", None, 0.0, trace={"route": "rate_limited", "retry_after": int(seconds)})
+
+
+def _client(request: gr.Request | None) -> str | None:
+    client = getattr(request, "client", None)
+    return getattr(client, "host", None)
+
+
+def build_app(bot: Bot, show_trace: bool | None = None, limits: Limits | None = None) -> gr.Blocks:
     """The public chat page: one session per browser tab, suggestions as clickable chips,
     thumbs up/down on each answer, a "talk to a person" button, and (for operators) the trace.
     The queue bounds concurrent turns and waiting ones, so a burst gets a busy message, not a hang."""
     shop = bot.domain.variables.get("shop_name", "Customer service")
     show_trace = bot.settings.show_trace if show_trace is None else show_trace
+    limits = limits or Limits(bot.settings)
 
     def turn(call, history: list, turns: dict, session_id: str | None, shown_message: str):
         session_id = session_id or uuid.uuid4().hex
@@ -68,8 +108,14 @@ def build_app(bot: Bot, show_trace: bool | None = None) -> gr.Blocks:
         chips = gr.Dataset(samples=[[s] for s in suggestions], visible=bool(suggestions))
         return "", history, turns, session_id, chips, trace
 
-    def respond(message: str, history: list, turns: dict, session_id: str | None):
+    def respond(message: str, history: list, turns: dict, session_id: str | None, request: gr.Request):
+        wait = limits.wait(_client(request), session_id)
+        if wait:  # the customer sees why, and nothing reaches the model
+            return turn(lambda sid: slow_down(wait), history, turns, session_id, message)
         return turn(lambda sid: bot.reply(sid, message), history, turns, session_id, message)
+
+    def choose(sample: list, history: list, turns: dict, session_id: str | None, request: gr.Request):
+        return respond(sample[0], history, turns, session_id, request)
 
     def talk_to_person(history: list, turns: dict, session_id: str | None):
         return turn(lambda sid: bot.handoff(sid), history, turns, session_id, "Talk to a person")
@@ -119,13 +165,14 @@ def build_app(bot: Bot, show_trace: bool | None = None) -> gr.Blocks:
         state = [chat, turns, session]
         box.submit(respond, [box, *state], outputs, api_visibility="private")
         send.click(respond, [box, *state], outputs, api_visibility="private")
-        chips.click(lambda sample, *s: respond(sample[0], *s), [chips, *state], outputs, api_visibility="private")
+        chips.click(choose, [chips, *state], outputs, api_visibility="private")
         person.click(talk_to_person, state, outputs, api_visibility="private")
         chat.like(feedback, [turns], None, api_visibility="private")
 
-        def chat_api(message: str, session_id: str = "") -> dict:
+        def chat_api(message: str, session_id: str = "", request: gr.Request = None) -> dict:
             """One chat turn for programs (gradio_client): the reply, its route and suggestions."""
-            reply = bot.reply(session_id or None, message)
+            wait = limits.wait(_client(request), session_id or None)
+            reply = slow_down(wait) if wait else bot.reply(session_id or None, message)
             return {k: v for k, v in reply.to_dict().items() if k != "trace"}
 
         gr.api(chat_api, api_name="chat")
@@ -149,6 +196,48 @@ class ChatResponse(BaseModel):
     suggestions: list[str]
     sources: list[dict]
     turn_id: int | None = None
+
+
+class BodyLimit:
+    """Refuses a request body over ``max_bytes`` under ``paths`` with 413, before the app
+    parses it: by its Content-Length, or by counting when it comes without one (chunked)."""
+
+    def __init__(self, app, max_bytes: int, paths: tuple[str, ...] = ("/api/chat",)):
+        self.app, self.max_bytes, self.paths = app, max_bytes, paths
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or not scope["path"].endswith(self.paths):
+            return await self.app(scope, receive, send)
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None:
+            if not length.isdigit() or int(length) > self.max_bytes:
+                return await self._refuse(send)
+            return await self.app(scope, receive, send)
+        body, more = b"", True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > self.max_bytes:
+                return await self._refuse(send)
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, send) -> None:
+        text = f'{{"detail": "the request body is larger than {self.max_bytes // 1024} KB"}}'.encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(text)).encode())]
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.body", "body": text})
 
 
 class ConsoleNotFramed:
@@ -189,17 +278,36 @@ def build_server(bot: Bot, console: Console | None = None, auth: AdminAuth | Non
         )
 
     server.add_middleware(ConsoleNotFramed)
+    server.add_middleware(BodyLimit, max_bytes=bot.settings.max_request_kb * 1024)
+    limits = Limits(bot.settings)
+    in_flight = threading.BoundedSemaphore(bot.settings.queue_concurrency + bot.settings.queue_size)
 
     @server.post("/api/chat", response_model=ChatResponse)
-    def chat(request: ChatRequest):
+    def chat(request: ChatRequest, http: Request):
         """One chat turn. Example: ``curl -X POST localhost:7860/api/chat -H 'content-type: application/json'
         -d '{"session_id": "abc", "message": "where is my order A-12345?"}'``"""
+        wait = limits.wait(http.client.host if http.client else None, request.session_id or None)
+        if wait:
+            limited = slow_down(wait)
+            return JSONResponse(
+                status_code=429,
+                headers={"retry-after": RateLimiter.retry_after(wait)},
+                content={"session_id": request.session_id, "reply": limited.text, "route": limited.route},
+            )
+        if not in_flight.acquire(blocking=False):  # as many turns as the page's queue holds, then "busy"
+            return JSONResponse(
+                status_code=503,
+                headers={"retry-after": "2"},
+                content={"session_id": request.session_id, "reply": BUSY, "route": "busy"},
+            )
         session = bot.session(request.session_id or None)
         try:
             reply = bot.reply(session, request.message)
         except Exception:  # logged in full here, never shown to the customer
             log.exception("the bot failed on an API message")
             return JSONResponse(status_code=500, content={"session_id": session.id, "reply": SORRY, "route": "error"})
+        finally:
+            in_flight.release()
         return ChatResponse(
             session_id=session.id,
             reply=reply.text,
@@ -238,7 +346,7 @@ def build_server(bot: Bot, console: Console | None = None, auth: AdminAuth | Non
             raise ValueError("the console needs an AdminAuth: it is never served without a login")
         server = gr.mount_gradio_app(
             server,
-            build_console(console, build_app(bot, show_trace=True)),
+            build_console(console, build_app(bot, show_trace=True, limits=Limits.off())),
             path="/admin",
             auth=auth,
             auth_message="Operator console: sign in with the admin user and password.",
@@ -246,7 +354,9 @@ def build_server(bot: Bot, console: Console | None = None, auth: AdminAuth | Non
             max_file_size=bot.settings.max_upload_mb * 2**20,
             footer_links=["settings"],
         )
-    return gr.mount_gradio_app(server, build_app(bot), path="/", show_error=False, footer_links=["settings"])
+    return gr.mount_gradio_app(
+        server, build_app(bot, limits=limits), path="/", show_error=False, footer_links=["settings"]
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -57,10 +57,17 @@ def other_model_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def default_bot(tmp_path_factory):
-    """The default bot, trained from assets/ on first start exactly as `python app.py` does."""
+    """The default bot, trained from assets/ on first start exactly as `python app.py` does.
+
+    For quicker local runs, REUSE_TEST_MODELS=data/models starts from versions trained
+    before (as a later start of `python app.py` does); CI leaves it unset and trains."""
     from chatbot import Bot, Settings
 
-    settings = Settings.load(env={}, data_dir=str(tmp_path_factory.mktemp("data")))
+    data = tmp_path_factory.mktemp("data")
+    reuse = os.environ.get("REUSE_TEST_MODELS")
+    if reuse:
+        shutil.copytree(reuse, data / "models", symlinks=True)
+    settings = Settings.load(env={}, data_dir=str(data))
     return Bot.from_settings(settings, show_progress=False)
 
 
