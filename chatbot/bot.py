@@ -4,7 +4,23 @@ Routing (DESIGN.md): the intent classifier runs first. A confident intent is ans
 handler (a template, the FAQ, or a handoff to a person); an intent that needs a slot asks for
 it and takes the answer next turn. An unsure classifier falls back to FAQ search; an unsure
 FAQ search asks a clarifying question with the closest candidates; nothing close gives a
-polite fallback, and repeated fallbacks offer a person.
+polite fallback, and repeated fallbacks offer a person. A message far from every training
+example of its best intent (the classifier's distance test, see ``finetune.model``) that the FAQ
+does not answer either is out of scope: the bot says it can't help with that here (template
+``out_of_scope``, route ``fallback``, ``trace["out_of_scope"]``) instead of suggesting intents.
+
+Every turn is also scored for frustration (``chatbot.frustration``: wording, typography,
+misunderstood and repeated turns, asking for a person). A frustrated customer gets the answer
+to what they asked *and* an offer of a person: one sentence and a "Talk to a person" button;
+the route stays the answer's (``template``, ``faq``, ...) so route statistics keep meaning
+what was answered, and ``trace["frustration"]`` holds the score, the reasons and whether a
+person was offered. "yes" then hands over. A customer who declines is not asked again for
+``FRUSTRATION_COOLDOWN`` turns.
+
+A handoff opens a row in the store's handoff queue (redacted transcript, last understood
+intent, reason) and, with ``handoff_webhook_url`` set, is POSTed there in the background
+(``chatbot.handoff.Webhook``). Outside ``business_hours`` the handoff reply says when the team
+is back (template ``handoff_closed``). The clock is injectable (``Bot(clock=...)``) for tests.
 
 A confident intent passes two calibrated tests (see ``finetune.model``): softmax confidence
 and closeness to a training example of that intent.
@@ -21,11 +37,15 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from chatbot.context import Offer, is_follow_up, resolve_choice, with_context
 from chatbot.domain import Domain, Intent, Slot
+from chatbot.frustration import FrustrationDetector
 from chatbot.guard import clean_text
+from chatbot.handoff import BusinessHours, Webhook
 from chatbot.redact import Redactor
 from chatbot.settings import Settings
 from chatbot.store import Store
@@ -34,6 +54,12 @@ from retrieval import Encoder, FaqHit, FaqIndex
 
 HANDOFF_SUGGESTION = "Talk to a person"
 SMALL_TALK = ("affirm", "deny", "greet", "goodbye", "thanks", "bot_challenge")
+OFFERS_PERSON = ("complaint",)  # intents whose answer itself asks "shall I connect you with a colleague?"
+FRUSTRATION_COOLDOWN = 3  # customer turns after a declined offer before frustration offers a person again
+DEFAULT_TEXTS = {  # used when an operator's templates.yaml predates these templates
+    "frustration_offer": "I'm sorry this has been frustrating. Would you like to talk to a person from our team?",
+    "handoff_closed": "Our team is back {next_open}; we've passed your conversation on and a person will reply then.",
+}
 
 
 @dataclass
@@ -73,6 +99,9 @@ class Session:
     last_question: str | None = None  # the last question understood, to read a short follow-up against
     offers: list[Offer] = field(default_factory=list)  # suggestions shown last turn, to understand a choice
     last_choice: int | None = None
+    turns: int = 0  # customer messages so far
+    declined_handoff_at: int | None = None  # the turn at which the customer said no to a person
+    handoff_reason: str | None = None  # why a person was offered (for the handoff queue), if the bot offered one
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
 
@@ -85,6 +114,8 @@ class Bot:
         faq: FaqIndex,
         store: Store | None = None,
         model_version: str | None = None,
+        frustration: FrustrationDetector | None = None,
+        clock: Callable[[], datetime] | None = None,
     ):
         self.settings = settings
         self.domain = domain
@@ -93,6 +124,16 @@ class Bot:
         self.faq = faq
         self.store = store
         self.model_version = model_version
+        if frustration is None:
+            extra = [settings.frustration_lexicon] if settings.frustration_lexicon else []
+            frustration = FrustrationDetector.load(*extra, threshold=settings.frustration_threshold)
+        self.frustration = frustration
+        self.clock = clock or (lambda: datetime.now(UTC))  # aware datetimes; tests pass a fixed one
+        hours = settings.business_hours
+        self.business_hours = BusinessHours.parse(hours, settings.timezone) if hours else None
+        url = settings.handoff_webhook_url
+        self.webhook = Webhook(url, timeout=settings.handoff_webhook_timeout) if url else None
+        self.last_webhook: threading.Thread | None = None  # the latest webhook delivery (tests join it)
         self._sessions: OrderedDict[str, Session] = OrderedDict()
         self._sessions_lock = threading.Lock()
 
@@ -156,12 +197,17 @@ class Bot:
                 reply = Reply(self.domain.render("empty_input"), "empty", None, 0.0)
             else:
                 reply = self._route(session, message, trace)
+                self._offer_person(session, reply, trace)
+            session.turns += 1
             session.history += [("user", message), ("bot", reply.text)]
             session.fallbacks = session.fallbacks + 1 if reply.route == "fallback" else 0
             trace.update(intent=reply.intent, confidence=round(reply.confidence, 4), route=reply.route)
             trace["ms"]["total"] = round(1000 * (time.perf_counter() - started), 2)
-            reply.trace = trace
-            self._log(session, message, reply, reason="asked in chat")
+            reply.trace = {**trace, **reply.trace}
+            reason = session.handoff_reason if reply.route == "handoff" and session.handoff_reason else "asked in chat"
+            if reply.route == "handoff" or not session.offered_handoff:
+                session.handoff_reason = None
+            self._log(session, message, reply, reason=reason)
         return reply
 
     def handoff(self, session: Session | str | None, reason: str = "the customer pressed 'talk to a person'") -> Reply:
@@ -170,7 +216,7 @@ class Bot:
         with session.lock:
             intents = [turn for turn in session.history if turn[0] == "user"]
             reply = self._handoff(session, self.domain.intents.get("human_handoff"), None)
-            reply.trace = {"route": "handoff", "reason": reason, "ms": {}}
+            reply.trace = {"route": "handoff", "reason": reason, "ms": {}, **reply.trace}
             session.history += [("user", "(asked for a person)"), ("bot", reply.text)]
             self._log(session, "(asked for a person)", reply, reason=reason if intents else reason + " (no messages)")
         return reply
@@ -192,7 +238,32 @@ class Bot:
         )
         if reply.route == "handoff":
             transcript = [{"role": "user" if who == "user" else "agent", "text": text} for who, text in session.history]
-            self.store.open_handoff(session.id, session.last_intent or reply.intent, reason, transcript)
+            intent = session.last_intent or reply.intent
+            handoff_id = self.store.open_handoff(session.id, intent, reason, transcript)
+            if self.webhook is not None:
+                self.last_webhook = self.webhook.send(self._handoff_payload(handoff_id, reply))
+
+    def _handoff_payload(self, handoff_id: int, reply: Reply) -> dict:
+        """What the webhook receives: the handoff as stored (transcript redacted) and the hours."""
+        row = self.store.handoff(handoff_id)
+        hours = reply.trace.get("business_hours") or {}
+        return {
+            "handoff_id": handoff_id,
+            "session_id": row["session_id"],
+            "intent": row["intent"],
+            "reason": row["reason"],
+            "transcript": row["transcript"],
+            "created_at": datetime.fromtimestamp(row["ts"], UTC).isoformat(timespec="seconds"),
+            "team_available": hours.get("open", True),
+            "next_opening": hours.get("next_opening"),
+            "model_version": self.model_version,
+        }
+
+    def _text(self, template: str, values: dict[str, str] | None = None) -> str:
+        """A system template, or its built-in wording when the operator's templates lack it."""
+        if template in self.domain.templates:
+            return self.domain.render(template, values)
+        return DEFAULT_TEXTS[template].format_map(values or {})
 
     def _confident(self, prediction: Prediction) -> bool:
         if self.settings.intent_threshold is None:
@@ -208,6 +279,7 @@ class Bot:
         if choice is not None:  # "2", "the second one", the button, "no, the other one"
             session.offers, session.last_choice = offers, choice  # "the other one" may follow
             trace["choice"] = {"index": choice, "label": offers[choice].label}
+            self._score_frustration(session, message, None, trace)
             return self._choose(session, offers[choice], trace)
         session.last_choice = None
 
@@ -232,6 +304,7 @@ class Bot:
         intent = self.domain.intents.get(prediction.intent) if self._confident(prediction) else None
         if intent is not None and intent.name not in (*SMALL_TALK, "human_handoff"):
             session.last_intent = intent.name
+        self._score_frustration(session, message, intent, trace)
 
         if session.pending is not None:
             reply = self._continue_slot(session, prediction, intent, entities)
@@ -241,6 +314,7 @@ class Bot:
             session.offered_handoff = False
             if intent.name == "affirm":
                 return self._handoff(session, self.domain.intents.get("human_handoff"), prediction)
+            session.declined_handoff_at = session.turns
         session.offered_handoff = False
         if intent is None:
             reply = self._search_faq(session, understood, prediction, trace)
@@ -249,6 +323,42 @@ class Bot:
         if reply.route in ("template", "faq", "ask_slot") and (intent is None or intent.name not in SMALL_TALK):
             session.last_question = understood
         return reply
+
+    def _score_frustration(self, session: Session, message: str, intent: Intent | None, trace: dict) -> None:
+        """Scores the message in its conversation into ``trace["frustration"]`` (tens of microseconds)."""
+        t = time.perf_counter()
+        retries = session.pending.retries if session.pending is not None else 0
+        result = self.frustration.score(
+            message,
+            fallbacks=session.fallbacks + retries,
+            previous=[text for who, text in session.history[-2 * 10 :] if who == "user"],
+            asked_for_person=intent is not None and intent.name == "human_handoff",
+        )
+        trace["frustration"] = {**result.to_dict(), "offered_person": False}
+        trace["ms"]["frustration"] = round(1000 * (time.perf_counter() - t), 3)
+
+    def _offer_person(self, session: Session, reply: Reply, trace: dict) -> None:
+        """Offers a person to a frustrated customer, and with an answer that asks it already
+        (a complaint): a sentence (unless the answer asks), the button, and "yes" hands over."""
+        if reply.route == "handoff" or session.handed_off:
+            return
+        frustration = trace.get("frustration") or {}
+        asks_already = reply.intent in OFFERS_PERSON and reply.route == "template"
+        frustrated = bool(frustration.get("frustrated"))
+        declined = session.declined_handoff_at
+        if frustrated and declined is not None and session.turns - declined < FRUSTRATION_COOLDOWN:
+            frustrated = False
+        if not (frustrated or asks_already):
+            return
+        if HANDOFF_SUGGESTION not in reply.suggestions:
+            if not asks_already:
+                reply.text = f"{reply.text} {self._text('frustration_offer')}"
+            reply.suggestions = [*reply.suggestions, HANDOFF_SUGGESTION]
+            session.offers = [*session.offers, Offer(HANDOFF_SUGGESTION, "intent", "human_handoff")]
+        session.offered_handoff = True
+        if frustrated:
+            session.handoff_reason = "frustrated customer: " + (", ".join(frustration["reasons"]) or "score")
+            frustration["offered_person"] = True
 
     def _dispatch(
         self, session: Session, intent: Intent, prediction: Prediction, entities: dict, message: str, trace: dict
@@ -273,7 +383,8 @@ class Bot:
             session.offers = []
             return self._route(session, offer.label, trace)
         prediction = Prediction(intent.name, 1.0, True, ((intent.name, 1.0),), 1.0)
-        session.last_intent = intent.name
+        if intent.name not in (*SMALL_TALK, "human_handoff"):  # keep what the handoff is about
+            session.last_intent = intent.name
         return self._dispatch(session, intent, prediction, {}, offer.label, trace)
 
     def _template(self, session: Session, intent: Intent, prediction: Prediction, entities: dict[str, str]) -> Reply:
@@ -312,7 +423,20 @@ class Bot:
         template = intent.template if intent is not None and intent.template else "human_handoff"
         name = intent.name if intent is not None else "human_handoff"
         confidence = prediction.confidence if prediction is not None else 1.0
-        return Reply(self.domain.render(template, session.slots), "handoff", name, confidence)
+        text = self.domain.render(template, session.slots)
+        trace = {}
+        if self.business_hours is not None:
+            now = self.clock()
+            opening = self.business_hours.next_opening(now)
+            trace["business_hours"] = {
+                "open": opening is None and self.business_hours.is_open(now),
+                "next_opening": opening.isoformat() if opening is not None else None,
+            }
+            if opening is not None:
+                text = self._text(
+                    "handoff_closed", {**session.slots, "next_open": self.business_hours.describe_next(now)}
+                )
+        return Reply(text, "handoff", name, confidence, trace=trace)
 
     def _search_faq(
         self, session: Session, message: str, prediction: Prediction, trace: dict, intent: Intent | None = None
@@ -330,12 +454,17 @@ class Bot:
             name = intent.name if intent is not None else prediction.intent
             return Reply(top.answer, "faq", name, prediction.confidence, [h.question for h in related], [_source(top)])
 
+        # Out of scope: far from every training example of its best intent (the classifier's
+        # ranking then means nothing, so no intent is suggested) and no FAQ entry answers it.
+        far = intent is None and prediction.similarity < self.classifier.similarity_threshold
+        trace["out_of_scope"] = far
         offers = [
             Offer(candidate.suggestion, "intent", name)
             for name, probability in prediction.ranking
             if (candidate := self.domain.intents.get(name)) is not None
             and candidate.suggestion
             and probability >= 0.5 * self.intent_threshold
+            and not far
         ]
         near = [h for h in hits if h.score >= settings.faq_suggest_threshold]
         offers += [Offer(h.question, "faq", h.faq_id) for h in near]
@@ -348,12 +477,13 @@ class Bot:
             return Reply(
                 self.domain.render("clarify"), "clarify", prediction.intent, prediction.confidence, labels, sources
             )
+        text = self.domain.render("out_of_scope" if far else "fallback")
         if session.fallbacks + 1 >= settings.fallbacks_before_handoff:
             session.offered_handoff = True
             session.offers = [Offer(HANDOFF_SUGGESTION, "intent", "human_handoff")]
-            text = self.domain.render("fallback") + " Would you like to talk to a person from our team?"
+            text += " Would you like to talk to a person from our team?"
             return Reply(text, "fallback", None, prediction.confidence, [HANDOFF_SUGGESTION])
-        return Reply(self.domain.render("fallback"), "fallback", None, prediction.confidence)
+        return Reply(text, "fallback", None, prediction.confidence)
 
 
 def _source(hit: FaqHit) -> dict:

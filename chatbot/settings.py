@@ -60,8 +60,17 @@ class Settings:
     holdout_fraction: float = 0.15  # share of examples held out to evaluate a retrained version
     gate_margin: float = 0.02  # a new version may lose at most this much accuracy (or F1 of any intent)
 
+    # -- conversation (issue 5) --
+    frustration_threshold: float | None = None  # score (0-1) from which a person is offered; None = lexicon's (0.5)
+    frustration_lexicon: str | None = None  # a YAML file of extra frustration cues, added to assets/frustration.yaml
+    handoff_webhook_url: str | None = None  # each new handoff is POSTed here as JSON (background, 1 retry); None = off
+    handoff_webhook_timeout: float = 3.0  # seconds per webhook attempt
+    business_hours: str | None = None  # when people answer handoffs, e.g. "Mon-Fri 09:00-17:00; Sat 10:00-14:00"
+    timezone: str = "UTC"  # IANA time zone of business_hours, e.g. Europe/Amsterdam
+
     def __post_init__(self) -> None:
         problems = []
+        problems += self._conversation_problems()
         for name in ("faq_answer_threshold", "faq_suggest_threshold"):
             if not -1.0 <= getattr(self, name) <= 1.0:
                 problems.append(f"{name}={getattr(self, name)!r} (a cosine similarity, -1 to 1)")
@@ -85,6 +94,30 @@ class Settings:
             problems.append(f"port={self.port!r}")
         if problems:
             raise SettingsError("invalid settings: " + "; ".join(problems))
+
+    def _conversation_problems(self) -> list[str]:
+        """Checks of the issue-5 block (frustration, handoff webhook, business hours)."""
+        from chatbot.handoff import BusinessHours, BusinessHoursError, zone
+
+        problems = []
+        if self.frustration_threshold is not None and not 0.0 < self.frustration_threshold < 1.0:
+            problems.append(f"frustration_threshold={self.frustration_threshold!r} (a score between 0 and 1)")
+        if self.frustration_lexicon is not None and not Path(self.frustration_lexicon).is_file():
+            problems.append(f"frustration_lexicon={self.frustration_lexicon!r} (no such file)")
+        url = self.handoff_webhook_url
+        if url is not None and not (url.startswith(("http://", "https://")) and len(url) > len("https://")):
+            problems.append(f"handoff_webhook_url={url!r} (an http:// or https:// URL)")
+        if not 0.0 < self.handoff_webhook_timeout <= 60.0:
+            problems.append(
+                f"handoff_webhook_timeout={self.handoff_webhook_timeout!r} (seconds, above 0 and at most 60)"
+            )
+        try:
+            zone(self.timezone)
+            if self.business_hours is not None:
+                BusinessHours.parse(self.business_hours, self.timezone)
+        except BusinessHoursError as exc:
+            problems.append(str(exc))
+        return problems
 
     @property
     def data_path(self) -> Path:

@@ -244,6 +244,13 @@ class Store:
             row["transcript"] = json.loads(row["transcript"])
         return rows
 
+    def handoff(self, handoff_id: int) -> dict | None:
+        """One handoff with its (redacted) transcript, or None."""
+        rows = self._rows("SELECT * FROM handoffs WHERE id=?", (handoff_id,))
+        for row in rows:
+            row["transcript"] = json.loads(row["transcript"])
+        return rows[0] if rows else None
+
     def close_handoff(self, handoff_id: int) -> None:
         with self._tx() as db:
             db.execute("UPDATE handoffs SET status='closed' WHERE id=?", (handoff_id,))
