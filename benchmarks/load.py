@@ -38,7 +38,14 @@ def start_app(data_dir: str) -> tuple[subprocess.Popen, str, float]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "CHATBOT_DATA_DIR": data_dir, "CHATBOT_ADMIN_PASSWORD": "benchmark-only-password"}
+    env = {
+        **os.environ,
+        "CHATBOT_DATA_DIR": data_dir,
+        "CHATBOT_ADMIN_PASSWORD": "benchmark-only-password",
+        # capacity, not abuse: every client comes from 127.0.0.1, so the per-address limit is off
+        "CHATBOT_RATE_LIMIT_PER_MINUTE": "0",
+        "CHATBOT_SESSION_RATE_LIMIT_PER_MINUTE": "0",
+    }
     started = time.perf_counter()
     process = subprocess.Popen(
         [sys.executable, str(PROJECT / "app.py"), "--port", str(port)],
@@ -57,6 +64,16 @@ def start_app(data_dir: str) -> tuple[subprocess.Popen, str, float]:
         if process.poll() is not None or time.perf_counter() - started > 600:
             raise RuntimeError("app.py did not start (train the default model first: make model)")
         time.sleep(0.1)
+
+
+def resident_mb(process: subprocess.Popen | None) -> float | None:
+    """The server's resident memory (VmRSS, Linux), in MB; None for a server not started here."""
+    if process is None:
+        return None
+    for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return None
 
 
 def run_level(url: str, clients: int, seconds: float, requests: int | None, target: str) -> dict:
@@ -132,9 +149,12 @@ def main() -> None:
     url = args.url
     if url is None:
         process, url, startup = start_app(args.data_dir)
+    rss = {}
     try:
+        rss["after_start_mb"] = resident_mb(process)
         run_level(url, 4, 3.0, None, args.target)  # warm-up
         levels = [run_level(url, int(c), args.seconds, args.requests, args.target) for c in args.concurrency.split(",")]
+        rss["after_load_mb"] = resident_mb(process)
     finally:
         if process is not None:
             process.terminate()
@@ -149,6 +169,10 @@ def main() -> None:
             f"{level['clients']:>8} {level['turns']:>7} {level['turns_per_s']:>8} {level['median_ms']:>6}ms"
             f" {level['p95_ms']:>6}ms {level['p99_ms']:>6}ms {level['errors']:>7}  {speedup:.2f}x"
         )
+    if rss.get("after_start_mb") is not None:
+        print(
+            f"resident memory: {rss['after_start_mb']} MB after start-up, {rss.get('after_load_mb')} MB after the load"
+        )
     import torch
 
     result = {
@@ -157,6 +181,7 @@ def main() -> None:
         "cores": os.cpu_count(),
         "device": "cuda" if torch.cuda.is_available() else "cpu",
         "startup_to_first_answer_s": None if startup is None else round(startup, 2),
+        "resident_memory": rss,
         "levels": levels,
     }
     print(json.dumps(result))
