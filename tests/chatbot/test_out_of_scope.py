@@ -20,9 +20,9 @@ def test_off_topic_questions_are_declined_not_answered(default_bot):
     }
     declined = [r for r in replies.values() if r.trace.get("out_of_scope")]
     assert len(declined) >= 3, {t: r.trace.get("similarity") for t, r in replies.items()}
-    templates = default_bot.domain.templates["out_of_scope"]
     for reply in declined:
-        assert reply.route == "fallback" and reply.suggestions == [] and reply.text in templates
+        assert reply.route == "fallback" and reply.suggestions == []
+        assert "can't help with that here" in reply.text or "outside what I can do here" in reply.text
 
 
 def test_in_scope_questions_are_not_declined(default_bot):
