@@ -26,6 +26,7 @@ rows, then rebuilt.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -85,6 +86,17 @@ def _row_texts(entry: FaqEntry) -> tuple[str, ...]:
     """What is indexed for an entry: every question phrasing, then the answer (customers
     often word a question like its answer: "can I pay with PayPal" vs "we accept PayPal")."""
     return (*entry.phrasings, entry.answer)
+
+
+INDEX_FILES = ("index.faiss", "vectors.npy", "faiss_ids.npy", "faq.json")  # checksummed in meta.json
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(2**20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def choose_index_factory(rows: int, approximate_from: int = APPROXIMATE_FROM_ROWS) -> str:
@@ -574,6 +586,7 @@ class FaqIndex:
                 "rows": len(self.row_entry),
                 "faiss_rows": int(self.index.ntotal),
                 "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "sha256": {name: _sha256(tmp / name) for name in INDEX_FILES},
             }
             (tmp / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
         return directory
@@ -585,12 +598,21 @@ class FaqIndex:
         meta_path = directory / "meta.json"
         if not meta_path.is_file():
             raise IndexMismatchError(f"{directory} holds no saved FAQ index (meta.json is missing)")
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise IndexMismatchError(f"{meta_path} is damaged ({exc})") from None
+        if not isinstance(meta, dict):
+            raise IndexMismatchError(f"{meta_path} is damaged (not a JSON object)")
         schema = meta.get("schema_version")
         if schema not in (1, SCHEMA_VERSION):
             raise IndexMismatchError(
                 f"{directory} was saved with index schema {schema}, this version reads 1 and {SCHEMA_VERSION}"
             )
+        for name, digest in meta.get("sha256", {}).items():  # folders before checksums have none
+            path = directory / name
+            if name not in INDEX_FILES or not path.is_file() or _sha256(path) != digest:
+                raise IndexMismatchError(f"{path} is missing or damaged (its checksum does not match meta.json)")
         saved, current = meta["embedder"], encoder.describe()
         if saved["fingerprint"] != current["fingerprint"] or saved["dimension"] != current["dimension"]:
             raise IndexMismatchError(

@@ -102,6 +102,47 @@ def test_load_refuses_an_edited_faq(index, encoder, tmp_path):
         FaqIndex.load(folder, encoder)
 
 
+def test_a_damaged_meta_file_is_refused_not_a_crash(index, encoder, tmp_path):
+    folder = index.save(tmp_path / "index")
+    (folder / "meta.json").write_text('{"schema_version": 2, "emb', encoding="utf-8")
+    with pytest.raises(IndexMismatchError, match="meta.json is damaged"):
+        FaqIndex.load(folder, encoder)
+
+
+@pytest.mark.parametrize("damaged", ["index.faiss", "vectors.npy", "faq.json", "faiss_ids.npy"])
+@pytest.mark.parametrize("how", ["truncated", "one byte flipped", "deleted"])
+def test_a_damaged_index_file_is_detected_by_its_checksum(index, encoder, tmp_path, damaged, how):
+    folder = index.save(tmp_path / "index")
+    path = folder / damaged
+    data = path.read_bytes()
+    if how == "truncated":
+        path.write_bytes(data[: len(data) // 2])
+    elif how == "deleted":
+        path.unlink()
+    else:
+        path.write_bytes(data[:-9] + bytes([data[-9] ^ 0x01]) + data[-8:])
+    with pytest.raises(IndexMismatchError, match=f"{damaged} is missing or damaged"):
+        FaqIndex.load(folder, encoder)
+
+
+def test_the_bot_rebuilds_a_damaged_cached_index_at_start_up(encoder, tmp_path):
+    from chatbot import Settings
+    from chatbot.artifacts import ensure_faq_index
+
+    settings = Settings.load(env={}, data_dir=str(tmp_path / "data"))
+    built = ensure_faq_index(settings, encoder, show_progress=False)
+    [folder] = (settings.data_path / "faq").glob("index-*")
+    vectors = folder / "vectors.npy"
+    vectors.write_bytes(vectors.read_bytes()[:1000])  # a disk that filled up mid-write, say
+    rebuilt = ensure_faq_index(settings, encoder, show_progress=False)
+    assert rebuilt.faq_hash == built.faq_hash
+    assert (
+        rebuilt.search("how long does delivery take", k=1)[0].faq_id
+        == built.search("how long does delivery take", k=1)[0].faq_id
+    )
+    FaqIndex.load(folder, encoder)  # and the cache on disk is whole again
+
+
 def test_default_faq_coverage(encoder):
     """The shipped FAQ answers the shipped evaluation questions (an operator's sanity check)."""
     from retrieval.__main__ import evaluate_queries, read_queries
