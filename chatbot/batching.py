@@ -43,12 +43,21 @@ class Batcher(Generic[T, R]):
         fn: the batch function, e.g. ``classifier.predict`` or ``encoder.encode``.
         max_items: the largest batch (calls are never split: one larger call runs alone).
         owner: what ``fn`` belongs to, so a caller can tell a stale batcher after a model swap.
+        device_lock: held while ``fn`` runs; batchers sharing one never run at the same time
+            (on a small CPU two forward passes at once only slow each other down).
     """
 
-    def __init__(self, fn: Callable[[list[T]], Sequence[R]], max_items: int = 64, owner: object = None) -> None:
+    def __init__(
+        self,
+        fn: Callable[[list[T]], Sequence[R]],
+        max_items: int = 64,
+        owner: object = None,
+        device_lock: threading.Lock | None = None,
+    ) -> None:
         self.fn = fn
         self.max_items = max_items
         self.owner = owner
+        self.device_lock = device_lock
         self._lock = threading.Lock()
         self._waiting: list[_Call] = []
         self._running = False
@@ -96,7 +105,11 @@ class Batcher(Generic[T, R]):
         flat = [item for call in batch for item in call.items]
         self.batches += 1
         try:
-            results = list(self.fn(flat))
+            if self.device_lock is None:
+                results = list(self.fn(flat))
+            else:
+                with self.device_lock:
+                    results = list(self.fn(flat))
             if len(results) != len(flat):
                 raise RuntimeError(f"the batch function returned {len(results)} results for {len(flat)} inputs")
         except BaseException as exc:  # every caller of this batch sees it

@@ -117,3 +117,13 @@ def test_the_bot_answers_the_same_under_concurrency(default_bot):
         assert a.confidence == pytest.approx(b.confidence, abs=1e-4)
     batcher = default_bot._classify_batcher
     assert batcher.batches < batcher.calls  # the concurrent turns did share forward passes
+
+
+def test_batchers_sharing_a_device_lock_never_run_at_once():
+    shared = SlowSquare(0.01)  # counts overlapping calls across both batchers
+    lock = threading.Lock()
+    first, second = Batcher(shared, device_lock=lock), Batcher(shared, device_lock=lock)
+    with ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(lambda i: (first if i % 2 else second)([i]), range(64)))
+    assert results == [[i * i] for i in range(64)]
+    assert shared.most_active == 1
