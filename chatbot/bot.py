@@ -41,6 +41,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from chatbot.batching import Batcher
 from chatbot.context import Offer, is_follow_up, resolve_choice, with_context
 from chatbot.domain import Domain, Intent, Slot
 from chatbot.frustration import FrustrationDetector
@@ -136,6 +137,29 @@ class Bot:
         self.last_webhook: threading.Thread | None = None  # the latest webhook delivery (tests join it)
         self._sessions: OrderedDict[str, Session] = OrderedDict()
         self._sessions_lock = threading.Lock()
+        self._classify_batcher: Batcher | None = None
+        self._embed_batcher: Batcher | None = None
+        self._device_lock = threading.Lock()  # one forward pass at a time, classifier or FAQ embedding
+
+    # -- the models, batched across concurrent turns ------------------------------------------
+    def _classify(self, texts: list[str]) -> list[Prediction]:
+        classifier, batcher = self.classifier, self._classify_batcher
+        if batcher is None or batcher.owner is not classifier:  # first turn, or a swapped model
+            batcher = self._classify_batcher = Batcher(
+                classifier.predict, owner=classifier, device_lock=self._device_lock
+            )
+        return batcher(texts)
+
+    def _search(self, message: str, k: int) -> list[FaqHit]:
+        faq = self.faq  # one index for the whole search, even if a swap happens meanwhile
+        if not message.strip():
+            return []
+        batcher = self._embed_batcher
+        if batcher is None or batcher.owner is not faq.encoder:
+            batcher = self._embed_batcher = Batcher(
+                faq.encoder.encode, owner=faq.encoder, device_lock=self._device_lock
+            )
+        return faq.search_embedded(message, batcher([message])[0], k)
 
     def _check(self, classifier: IntentClassifier) -> None:
         missing = sorted(set(classifier.labels) - set(self.domain.intents))
@@ -288,7 +312,7 @@ class Bot:
         follow_up = session.last_question is not None and session.pending is None and is_follow_up(message)
         if follow_up:  # read it alone and with the previous question, in one batch
             texts.append(with_context(session.last_question, message))
-        predictions = self.classifier.predict(texts)
+        predictions = self._classify(texts)
         trace["ms"]["classify"] = round(1000 * (time.perf_counter() - t), 2)
         prediction, understood = predictions[0], message
         if follow_up and not self._confident(prediction) and self._confident(predictions[1]):
@@ -442,7 +466,7 @@ class Bot:
         self, session: Session, message: str, prediction: Prediction, trace: dict, intent: Intent | None = None
     ) -> Reply:
         t = time.perf_counter()
-        hits = self.faq.search(message, k=self.settings.suggestions + 2)
+        hits = self._search(message, k=self.settings.suggestions + 2)
         trace["ms"]["faq"] = round(1000 * (time.perf_counter() - t), 2)
         settings = self.settings
         top = hits[0] if hits else None
