@@ -1,6 +1,10 @@
-"""Terminal chat with the bot: ``python -m chatbot [--trace]``.
+"""Terminal chat with the bot: ``python -m chatbot [--trace]``; operator commands:
+``python -m chatbot admin faq-apply|import-dialogs|retrain|versions|activate|themes|jobs``.
 
 Trains the default model on first use (with a progress bar), like ``python app.py``.
+The admin commands call the same ``Console`` methods as the console page and print one JSON
+object as their last line. They change the data folder: a server already running on it
+keeps serving what it loaded until it restarts (its own console swaps at once).
 """
 
 from __future__ import annotations
@@ -12,8 +16,117 @@ import sys
 from chatbot import Bot, Settings
 
 
+def admin(argv: list[str]) -> int:
+    """``python -m chatbot admin ...``: the operator console's actions from the terminal."""
+    parser = argparse.ArgumentParser(
+        prog="python -m chatbot admin", description="Operator commands: what the /admin console does."
+    )
+    parser.add_argument("--config", default=None, help="a chatbot.toml settings file")
+    commands = parser.add_subparsers(dest="command", required=True)
+    p_faq = commands.add_parser("faq-apply", help="validate, index and serve an FAQ file")
+    p_faq.add_argument("file")
+    p_faq.add_argument("--preview", action="store_true", help="only check it and show the first rows")
+    p_dialogs = commands.add_parser("import-dialogs", help="labelled turns -> training data, others -> review")
+    p_dialogs.add_argument("file")
+    p_retrain = commands.add_parser("retrain", help="retrain (warm start), evaluate, gate, activate")
+    p_retrain.add_argument("--force", action="store_true", help="activate even if the gate refuses it")
+    commands.add_parser("versions", help="the model versions and their held-out reports")
+    p_activate = commands.add_parser("activate", help="serve a version (roll back or forward)")
+    p_activate.add_argument("name")
+    p_themes = commands.add_parser("themes", help="what the bot fails on, grouped by meaning")
+    p_themes.add_argument("--top", type=int, default=10)
+    commands.add_parser("jobs", help="the recent background jobs")
+    args = parser.parse_args(argv)
+
+    from finetune import DataError
+    from retrieval import FaqError, preview_faq
+
+    settings = Settings.load(args.config)
+    if args.command == "faq-apply" and args.preview:
+        preview = preview_faq(args.file, limit=10, max_bytes=settings.max_upload_mb * 2**20)
+        print(preview.summary())
+        for error in preview.errors[:50]:
+            print(f"  {error}")
+        print(json.dumps({"ok": preview.ok, "entries": preview.total, "errors": len(preview.errors)}))
+        return 0 if preview.ok else 2
+
+    from chatbot.console import Console
+
+    bot = Bot.from_settings(settings)
+    console = Console(bot, bot.store)
+    try:
+        if args.command == "faq-apply":
+            print(f"Validating and indexing {args.file}", flush=True)
+            result = console.apply_faq(args.file)
+        elif args.command == "import-dialogs":
+            result = console.import_dialogs(args.file)
+        elif args.command == "retrain":
+            return _retrain(console, args.force)
+        elif args.command == "versions":
+            result = console.versions()
+            for row in result:
+                mark = "*" if row["current"] else " "
+                print(
+                    f"{mark} {row['name']:24} {row['intents']:4d} intents  validation {_pct(row['val_accuracy'])}"
+                    f"  held-out {_pct(row['test_accuracy'])}  old {_pct(row['old_intents_accuracy'])}"
+                    f"  new {_pct(row['new_intents_accuracy'])}  {row['gate'] or ''}"
+                )
+        elif args.command == "activate":
+            console.activate(args.name)
+            result = {"serving": args.name}
+        elif args.command == "themes":
+            result = console.themes(top=args.top)
+            for theme in result:
+                print(f"{theme['theme']:3d}. {theme['count']:4d} turns  {theme['question']}")
+                for example in theme["examples"][1:4]:
+                    print(f"            {example}")
+        else:
+            result = bot.store.jobs()
+            for job in result:
+                print(f"{job['id']:4d} {job['kind']:8} {job['status']:9} {job['progress']:5.0%}  {job['message']}")
+    except (FaqError, DataError, KeyError, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(result, default=str))
+    return 0
+
+
+def _pct(value: float | None) -> str:
+    return "  n/a " if value is None else f"{100 * value:5.1f}%"
+
+
+def _retrain(console, force: bool) -> int:
+    import time
+
+    from tqdm.auto import tqdm
+
+    job = console.start_retrain(force=force)
+    with tqdm(total=100, desc="Retraining", unit="%", bar_format="{l_bar}{bar}| {n:.0f}% {postfix}") as bar:
+        try:
+            while job.status == "running":
+                bar.n = round(100 * job.progress)
+                bar.set_postfix_str(job.message[:60])
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            job.cancel()
+            job.wait()
+        bar.n = round(100 * job.progress)
+        bar.set_postfix_str(job.status)
+    job.wait()
+    print(f"{job.status}: {job.message}")
+    summary = {k: v for k, v in (job.result or {}).items() if k != "report"}
+    print(json.dumps({"job": job.id, "status": job.status, "message": job.message, **summary}, default=str))
+    return 0 if job.status == "done" else 1
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m chatbot", description="Chat with the bot in the terminal.")
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["admin"]:
+        return admin(argv[1:])
+    parser = argparse.ArgumentParser(
+        prog="python -m chatbot",
+        description="Chat with the bot in the terminal. Operator commands: python -m chatbot admin --help.",
+    )
     parser.add_argument("--config", default=None, help="a chatbot.toml settings file")
     parser.add_argument("--trace", action="store_true", help="print how each reply was chosen")
     parser.add_argument("--train", action="store_true", help="(re)train the default model from assets/ and exit")

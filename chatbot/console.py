@@ -4,9 +4,20 @@
   into the serving bot in one reference assignment. A bad file raises and changes nothing.
 - Dialog-log uploads: labelled user turns become training examples, the others go to the
   review queue with the bot's suggested intent and FAQ entry.
-- Retraining as a background job with progress and cancel, recorded in the database; the new
-  version is evaluated against the serving one on held-out data and only replaces it when it
-  passes the gate (or the operator forces it).
+- Retraining as a background job with progress and cancel, recorded in the database. It
+  warm-starts from the serving version (new intents extend its head; earlier examples are
+  replayed), evaluates the new and the serving version on examples neither trained on, and
+  the new one replaces the serving one only when it passes the gate (or the operator forces it).
+- Unanswered themes: fallback, clarify and thumbs-down turns grouped by meaning.
+
+The fair comparison: every version records the hashes of the examples it trained on and of
+those held out from it (``examples.json``). A retraining keeps the serving version's held-out
+examples out of training again and adds a stratified share (``holdout_fraction``) of the
+examples new since then; the gate compares both versions on that set, which neither version
+was trained on. (The serving version may have used its held-out share for early stopping and
+threshold calibration: if anything that favours the serving version, so the gate errs on the
+side of keeping it.) A version without that record (made before it existed) is compared on a
+held-out split it may have seen; the report says so (``"fair": false``).
 - Model versions: the table, reports, activate (rollback).
 - The review queue, the handoff queue, traffic analytics.
 """
@@ -27,10 +38,21 @@ from pathlib import Path
 from chatbot.artifacts import faq_index_folder, models_registry
 from chatbot.bot import Bot
 from chatbot.store import Store
-from finetune import Example, IntentClassifier, TrainingArgs, evaluate, load_examples, stratified_split, train
-from retrieval import FaqEntry, FaqIndex, load_faq
+from finetune import (
+    Example,
+    IntentClassifier,
+    ModelMismatchError,
+    TrainingArgs,
+    evaluate,
+    example_hash,
+    load_example_record,
+    load_examples,
+    stratified_split,
+    train,
+)
+from retrieval import FaqEntry, FaqError, FaqIndex, RowError, load_faq
 from retrieval.atomic import atomic_directory
-from retrieval.faq import save_faq
+from retrieval.faq import save_faq, validate_faq
 
 log = logging.getLogger(__name__)
 REPORT_FILE = "report.json"
@@ -94,6 +116,30 @@ class Console:
             "seconds": round(time.perf_counter() - started, 2),
         }
 
+    def add_faq_entry(
+        self, question: str, answer: str, alternatives: tuple[str, ...] = (), faq_id: str | None = None
+    ) -> FaqEntry:
+        """A new FAQ entry (e.g. from an unanswered theme), validated and served at once like an
+        uploaded FAQ. Raises ``FaqError`` for an empty question or answer or a taken id."""
+        faq_id = faq_id or "q-" + hashlib.sha256(question.strip().lower().encode()).hexdigest()[:8]
+        [checked] = validate_faq([(1, {"id": faq_id, "question": question, "answer": answer})], "new entry")
+        with self._faq_lock:
+            entries = list(self.bot.faq.entries)
+            if any(e.id == checked.id for e in entries):
+                raise FaqError([RowError("new entry", 1, "id", f"'{checked.id}' is already an FAQ entry")])
+            extra = tuple(dict.fromkeys(a.strip() for a in alternatives if a.strip() and a.strip() != checked.question))
+            entry = FaqEntry(checked.id, checked.question, checked.answer, checked.category, extra)
+            self._serve(entries + [entry])
+        return entry
+
+    def _serve(self, entries: list[FaqEntry]) -> None:
+        """Indexes ``entries`` (incrementally), records them as the served FAQ and swaps them in."""
+        index = self._index(entries)
+        active = self.settings.data_path / "faq" / "active.json"
+        save_faq(entries, active.with_suffix(".json.tmp"))
+        active.with_suffix(".json.tmp").replace(active)
+        self.bot.swap_faq(index)
+
     def add_phrasing(self, faq_id: str, text: str) -> None:
         """A reviewed question becomes an alternative phrasing of an FAQ entry, served at once."""
         with self._faq_lock:
@@ -107,11 +153,7 @@ class Console:
                     break
             else:
                 raise KeyError(f"no FAQ entry '{faq_id}'")
-            index = self._index(entries)
-            active = self.settings.data_path / "faq" / "active.json"
-            save_faq(entries, active.with_suffix(".json.tmp"))
-            active.with_suffix(".json.tmp").replace(active)
-            self.bot.swap_faq(index)
+            self._serve(entries)
 
     def _index(self, entries: list[FaqEntry]) -> FaqIndex:
         updated = getattr(self.bot.faq, "updated", None)  # incremental: re-embeds only what changed
@@ -185,6 +227,68 @@ class Console:
         if label_kind == "faq":
             self.add_phrasing(label, row["text"])
 
+    # -- unanswered themes ----------------------------------------------------------------------
+    def themes(self, top: int = 20) -> list[dict]:
+        """What the bot fails on, grouped by meaning: the fallback, clarify and thumbs-down turns
+        of the last ``theme_days`` days, embedded with the bot's encoder and clustered
+        (agglomerative, average linkage, cosine distance under ``theme_distance``).
+
+        Each theme: ``question`` (the member nearest the theme's centre), ``count`` (turns),
+        ``examples`` (distinct questions, nearest first), ``thumbs_down``, ``routes``. Largest first.
+        Limits: at most ``theme_max_turns`` recent turns; identical questions count as one point.
+        """
+        import numpy as np
+
+        rows = self.store.unanswered_turns(self.settings.theme_days, self.settings.theme_max_turns)
+        groups: dict[str, list[dict]] = {}
+        for row in rows:
+            groups.setdefault(" ".join(row["user_text"].lower().split()), []).append(row)
+        if not groups:
+            return []
+        texts = [members[0]["user_text"].strip() for members in groups.values()]
+        weights = np.array([len(members) for members in groups.values()], dtype=np.float32)
+        vectors = self.bot.faq.encoder.encode(texts)
+        if len(texts) == 1:
+            assignment = np.zeros(1, dtype=int)
+        else:
+            from sklearn.cluster import AgglomerativeClustering
+
+            clustering = AgglomerativeClustering(
+                n_clusters=None, distance_threshold=self.settings.theme_distance, metric="cosine", linkage="average"
+            )
+            assignment = clustering.fit_predict(vectors)
+        themes = []
+        members_of = list(groups.values())
+        for label in np.unique(assignment):
+            index = np.flatnonzero(assignment == label)
+            centre = (vectors[index] * weights[index, None]).sum(0)
+            centre /= np.linalg.norm(centre) or 1.0
+            order = index[np.argsort(-(vectors[index] @ centre))]
+            turns = [row for i in index for row in members_of[i]]
+            routes: dict[str, int] = {}
+            for row in turns:
+                routes[row["route"]] = routes.get(row["route"], 0) + 1
+            themes.append(
+                {
+                    "question": texts[order[0]],
+                    "count": len(turns),
+                    "examples": [texts[i] for i in order],
+                    "thumbs_down": sum(row["rating"] == -1 for row in turns),
+                    "routes": routes,
+                    "last_seen": max(row["ts"] for row in turns),
+                }
+            )
+        themes.sort(key=lambda t: (-t["count"], -t["last_seen"]))
+        for number, theme in enumerate(themes, 1):
+            theme["theme"] = number
+        return themes[:top]
+
+    def theme_to_intent(self, examples: list[str], intent: str) -> int:
+        """A theme's questions become training examples of ``intent`` (used at the next retraining)."""
+        if intent not in self.bot.domain.intents:
+            raise ValueError(f"unknown intent '{intent}'; known: {', '.join(sorted(self.bot.domain.intents))}")
+        return self.store.add_examples([(text, intent) for text in examples], source="theme")
+
     # -- training -----------------------------------------------------------------------------
     def training_examples(self) -> list[Example]:
         """The intents' own examples plus every example labelled since (imports, reviews)."""
@@ -211,6 +315,33 @@ class Console:
     def job(self) -> Job | None:
         return self._job
 
+    def retrain_split(self, examples: list[Example]) -> tuple[list[Example], list[Example], dict]:
+        """Splits ``examples`` into what the next version trains on and the held-out set the
+        gate compares on: the serving version's held-out examples, plus a stratified share of
+        the examples it has never seen. Neither version is trained on the held-out set."""
+        serving = self.registry.current()
+        record = load_example_record(serving) if serving is not None else None
+        hashes = [example_hash(e.text, e.intent) for e in examples]
+        if record is None:
+            carried, new = [], list(examples)
+        else:
+            carried = [e for e, h in zip(examples, hashes) if h in record["heldout"]]
+            new = [e for e, h in zip(examples, hashes) if h not in record["heldout"] and h not in record["trained"]]
+        _, new_heldout = stratified_split(new, self.settings.holdout_fraction, seed=0)
+        heldout = carried + new_heldout
+        held = set(heldout)
+        training = [e for e in examples if e not in held]
+        info = {
+            "heldout": len(heldout),
+            "carried_over": len(carried),
+            "new_heldout": len(new_heldout),
+            "new_examples": len(new),
+            "fair": record is not None,
+        }
+        if record is None:
+            info["note"] = "the serving version has no record of its training data: it may have seen these examples"
+        return training, heldout, info
+
     def _retrain(self, job: Job, force: bool, args: TrainingArgs | None) -> None:
         last_write = 0.0
 
@@ -230,27 +361,46 @@ class Console:
             unknown = sorted({e.intent for e in examples} - known - {"oos"})
             if unknown:
                 raise ValueError(f"examples name intents that intents.yaml does not define: {unknown}")
-            train_set, test_set = stratified_split(examples, self.settings.holdout_fraction, seed=0)
+            train_set, test_set, evaluation = self.retrain_split(examples)
             name = self.registry.new_version_name()
             args = args or TrainingArgs(base_model=self.settings.model, device=self.settings.device)
-            classifier = train(train_set, args, progress=progress, show_progress=False)
+            serving_path = self.registry.current()
+            training = {"warm_start_from": None}
+            classifier = None
+            if self.settings.warm_start and serving_path is not None:
+                try:
+                    classifier = train(
+                        train_set, args, progress=progress, show_progress=False, base=serving_path, heldout=test_set
+                    )
+                    training["warm_start_from"] = serving_path.name
+                except ModelMismatchError as exc:  # another base model now: start from scratch
+                    log.warning("retraining from scratch: %s", exc)
+                    training["scratch_reason"] = str(exc)
+            if classifier is None:
+                classifier = train(train_set, args, progress=progress, show_progress=False, heldout=test_set)
             progress(1.0, "Evaluating against the serving version")
             job.progress = 0.92
-            report = evaluate(classifier, test_set).to_dict()
-            serving_report = evaluate(self.bot.classifier, test_set).to_dict()
-            gate = check_gate(report, serving_report, self.settings.gate_margin)
+            saved = self.compare(classifier, self.bot.classifier, test_set)
+            saved["evaluation"] = {**evaluation, **saved["evaluation"]}
+            saved["training"] = {**training, "seconds": classifier.version["metrics"]["train_seconds"]}
+            gate = saved["gate"]
             with atomic_directory(self.registry.root / name) as tmp:
                 classifier.save(tmp)
-                (tmp / REPORT_FILE).write_text(
-                    json.dumps({"report": report, "serving": serving_report, "gate": gate}, indent=1),
-                    encoding="utf-8",
-                )
+                (tmp / REPORT_FILE).write_text(json.dumps(saved, indent=1), encoding="utf-8")
             if gate["passed"] or force:
                 self.activate(name)
                 outcome = f"{name} is serving" + (" (forced past the gate)" if not gate["passed"] else "")
             else:
                 outcome = f"{name} kept as a candidate: {gate['reason']}"
-            job.result = {"version": name, "activated": gate["passed"] or force, "gate": gate, "report": report}
+            job.result = {
+                "version": name,
+                "activated": gate["passed"] or force,
+                "gate": gate,
+                "report": saved["report"],
+                "old_intents": saved["old_intents"],
+                "new_intents": saved["new_intents"],
+                "warm_start_from": training["warm_start_from"],
+            }
             job.status, job.progress, job.message = "done", 1.0, outcome
             self.store.finish_job(job.id, "done", outcome, job.result)
         except Cancelled:
@@ -261,12 +411,50 @@ class Console:
             job.status, job.message = "failed", f"failed: {exc}; the serving model is unchanged"
             self.store.finish_job(job.id, "failed", job.message)
 
+    def compare(self, new: IntentClassifier, serving: IntentClassifier, heldout: list[Example]) -> dict:
+        """Both versions on the held-out examples: overall, on the intents the serving version
+        knows (the gate: no regression there beyond the margin) and on the new intents."""
+        known = set(serving.labels)
+        old_rows = [e for e in heldout if e.intent in known]
+        new_rows = [e for e in heldout if e.intent not in known and e.intent in set(new.labels)]
+        report = evaluate(new, heldout).to_dict()
+        serving_report = evaluate(serving, heldout).to_dict()
+        if old_rows:
+            new_old, serving_old = evaluate(new, old_rows).to_dict(), evaluate(serving, old_rows).to_dict()
+            gate = check_gate(new_old, serving_old, self.settings.gate_margin, self.settings.gate_min_support)
+        else:
+            new_old = serving_old = {"accuracy": None}
+            gate = {
+                "passed": False,
+                "reason": "no held-out examples of the serving version's intents to compare on",
+                "margin": self.settings.gate_margin,
+            }
+        new_report = evaluate(new, new_rows).to_dict() if new_rows else {"accuracy": None}
+        return {
+            "report": report,
+            "serving": serving_report,
+            "gate": gate,
+            "old_intents": {
+                "n": len(old_rows),
+                "accuracy": new_old["accuracy"],
+                "serving_accuracy": serving_old["accuracy"],
+            },
+            "new_intents": {
+                "n": len(new_rows),
+                "intents": sorted({e.intent for e in new_rows}),
+                "accuracy": new_report["accuracy"],
+            },
+            "evaluation": {"n": len(heldout)},
+        }
+
     # -- versions -----------------------------------------------------------------------------
     def versions(self) -> list[dict]:
         rows = self.registry.describe()
         for row in rows:
             report = self.report(row["name"])
             row["test_accuracy"] = (report or {}).get("report", {}).get("accuracy")
+            row["old_intents_accuracy"] = (report or {}).get("old_intents", {}).get("accuracy")
+            row["new_intents_accuracy"] = (report or {}).get("new_intents", {}).get("accuracy")
             row["gate"] = (
                 None if report is None else ("passed" if report["gate"]["passed"] else report["gate"]["reason"])
             )
@@ -286,13 +474,16 @@ class Console:
         self.bot.model_version = name
 
 
-def check_gate(new: dict, serving: dict, margin: float) -> dict:
+def check_gate(new: dict, serving: dict, margin: float, min_support: int = 1) -> dict:
     """The new version may serve when neither overall accuracy nor any intent the serving
-    version knew drops by more than ``margin`` (F1 per intent)."""
+    version knew drops by more than ``margin`` (F1 per intent). Intents with fewer than
+    ``min_support`` held-out examples are not judged one by one: one example of two is a
+    50-point swing, which says more about the sample than about the model."""
     overall_drop = (serving["accuracy"] or 0) - (new["accuracy"] or 0)
     drops = {
         intent: round(scores["f1"] - new["per_intent"].get(intent, {"f1": 0.0})["f1"], 4)
         for intent, scores in serving["per_intent"].items()
+        if scores.get("support", min_support) >= min_support
     }
     worst = max(drops.items(), key=lambda kv: kv[1], default=(None, 0.0))
     if overall_drop > margin:
@@ -307,6 +498,7 @@ def check_gate(new: dict, serving: dict, margin: float) -> dict:
         "accuracy_change": round(-overall_drop, 4),
         "worst_intent": worst[0],
         "worst_intent_drop": worst[1],
+        "intents_judged": len(drops),
         "margin": margin,
     }
 

@@ -73,6 +73,44 @@ def confusion_figure(report: dict, top: int = 12):
     return fig
 
 
+def continual_summary(saved: dict) -> str:
+    """The report's lines about old and new intents and the warm start (reports since issue 4)."""
+    old, new = saved.get("old_intents"), saved.get("new_intents")
+    if not old:
+        return ""
+
+    def pct(value):
+        return "n/a" if value is None else f"{100 * value:.1f}%"
+
+    text = (
+        f"\n\nIntents the serving version knew: **{pct(old['accuracy'])}** (serving version"
+        f" {pct(old['serving_accuracy'])}) on {old['n']} held-out examples."
+    )
+    if new and new["n"]:
+        text += f" New intents ({', '.join(new['intents'])}): **{pct(new['accuracy'])}** on {new['n']}."
+    training = saved.get("training") or {}
+    if training.get("warm_start_from"):
+        text += f" Warm start from {training['warm_start_from']}."
+    evaluation = saved.get("evaluation") or {}
+    if evaluation.get("fair") is False:
+        text += f" *Not a fair comparison: {evaluation.get('note', '')}.*"
+    return text
+
+
+def themes_frame(themes: list[dict]) -> pd.DataFrame:
+    rows = [
+        {
+            "theme": t["theme"],
+            "turns": t["count"],
+            "question": t["question"],
+            "thumbs down": t["thumbs_down"],
+            "also asked": " | ".join(t["examples"][1:4]),
+        }
+        for t in themes
+    ]
+    return pd.DataFrame(rows or [{"theme": "", "turns": "", "question": "", "thumbs down": "", "also asked": ""}])
+
+
 def build_console(console: Console, preview_chat: gr.Blocks | None = None) -> gr.Blocks:
     bot, store = console.bot, console.store
     max_bytes = console.settings.max_upload_mb * 2**20
@@ -179,6 +217,8 @@ def build_console(console: Console, preview_chat: gr.Blocks | None = None) -> gr
                     "intents": r["intents"],
                     "validation acc.": r["val_accuracy"],
                     "held-out acc.": r["test_accuracy"],
+                    "old intents": r.get("old_intents_accuracy"),
+                    "new intents": r.get("new_intents_accuracy"),
                     "gate": r["gate"] or "",
                 }
                 for r in reversed(rows)
@@ -204,6 +244,7 @@ def build_console(console: Console, preview_chat: gr.Blocks | None = None) -> gr
             f" macro-F1 **{100 * report['macro_f1']:.1f}%**; the version serving then scored"
             f" {100 * saved['serving']['accuracy']:.1f}%. Gate: {'passed' if gate['passed'] else 'refused'} ({gate['reason']})."
         )
+        text += continual_summary(saved)
         return text, per_intent_f1_frame(report), confusion_figure(report)
 
     def activate(name):
@@ -309,6 +350,40 @@ def build_console(console: Console, preview_chat: gr.Blocks | None = None) -> gr
     def export():
         return gr.update(value=str(console.export_conversations()), visible=True)
 
+    # -- unanswered themes ------------------------------------------------------------------------
+    def themes():
+        found = console.themes()
+        return themes_frame(found), found
+
+    def pick_theme(found: list[dict], evt: gr.SelectData):
+        if not found or evt.index[0] >= len(found):
+            return None, "", ""
+        theme = found[evt.index[0]]
+        return (
+            theme,
+            theme["question"],
+            f"**Theme {theme['theme']}** ({theme['count']} turns): " + "; ".join(theme["examples"][:8]),
+        )
+
+    def theme_to_faq(theme, question, answer):
+        if not question or not answer or not answer.strip():
+            return "Select a theme and type the answer first.", gr.update(), gr.update()
+        alternatives = tuple(theme["examples"]) if theme else ()
+        try:
+            entry = console.add_faq_entry(question, answer, alternatives)
+        except (FaqError, ValueError) as exc:
+            return _upload_error(exc), gr.update(), gr.update()
+        return f"**Added FAQ entry {entry.id}** with {len(entry.phrasings)} phrasings: served now.", *themes()
+
+    def theme_to_intent(theme, intent):
+        if not theme or not intent:
+            return "Select a theme and an intent first."
+        try:
+            added = console.theme_to_intent(theme["examples"], intent)
+        except ValueError as exc:
+            return f"**Not saved**: {exc}"
+        return f"{added} questions labelled as intent **{intent}** (used at the next retraining)."
+
     # -- layout ---------------------------------------------------------------------------------
     with gr.Blocks(title="Operator console") as page:
         gr.Markdown("## Operator console")
@@ -403,6 +478,33 @@ def build_console(console: Console, preview_chat: gr.Blocks | None = None) -> gr
                     lambda i, v: label(i, "faq", v), [review_id, review_faq], [review_note, review_table], **PRIVATE
                 )
                 dismiss.click(lambda i: label(i, None, None), review_id, [review_note, review_table], **PRIVATE)
+            with gr.Tab("Unanswered themes", id="themes"):
+                gr.Markdown(
+                    "Questions the bot fell back on, asked to clarify or got a thumbs-down for, grouped by meaning."
+                    " Select a theme to turn it into an FAQ entry (its questions become the entry's phrasings) or"
+                    " into training examples of an intent."
+                )
+                themes_button = gr.Button("Find themes", size="sm", elem_id="themes-refresh")
+                themes_table = gr.Dataframe(interactive=False, wrap=True, elem_id="themes")
+                found_themes = gr.State([])
+                picked_theme = gr.State(None)
+                theme_text = gr.Markdown()
+                theme_question = gr.Textbox(label="FAQ question", elem_id="theme-question")
+                theme_answer = gr.Textbox(label="answer", lines=3, elem_id="theme-answer")
+                theme_faq_button = gr.Button("Add as FAQ entry", variant="primary", elem_id="theme-add-faq")
+                with gr.Row():
+                    theme_intent = gr.Dropdown(label="intent", choices=intents, value=None)
+                    theme_intent_button = gr.Button("Label these questions with this intent")
+                theme_note = gr.Markdown(elem_id="theme-note")
+                themes_button.click(themes, None, [themes_table, found_themes], **PRIVATE)
+                themes_table.select(pick_theme, found_themes, [picked_theme, theme_question, theme_text], **PRIVATE)
+                theme_faq_button.click(
+                    theme_to_faq,
+                    [picked_theme, theme_question, theme_answer],
+                    [theme_note, themes_table, found_themes],
+                    **PRIVATE,
+                )
+                theme_intent_button.click(theme_to_intent, [picked_theme, theme_intent], theme_note, **PRIVATE)
             with gr.Tab("Handoffs", id="handoffs"):
                 handoff_table = gr.Dataframe(interactive=False, elem_id="handoffs")
                 handoff_id = gr.State(None)

@@ -68,6 +68,13 @@ class Settings:
     business_hours: str | None = None  # when people answer handoffs, e.g. "Mon-Fri 09:00-17:00; Sat 10:00-14:00"
     timezone: str = "UTC"  # IANA time zone of business_hours, e.g. Europe/Amsterdam
 
+    # -- continual learning (issue 4) --
+    warm_start: bool = True  # retrain from the serving version (new intents extend its head, earlier examples are replayed); false = from scratch
+    gate_min_support: int = 5  # the gate judges an intent on its own only with this many held-out examples (overall accuracy always)
+    theme_distance: float = 0.5  # cosine distance under which unanswered questions fall into one theme (average linkage)
+    theme_days: int = 30  # unanswered turns of this many recent days are grouped into themes
+    theme_max_turns: int = 2000  # at most this many of the most recent unanswered turns are clustered
+
     def __post_init__(self) -> None:
         problems = []
         problems += self._conversation_problems()

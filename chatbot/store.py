@@ -199,6 +199,17 @@ class Store:
             conversation["turns"].append({"role": "agent", "text": turn["reply"], "ts": turn["ts"]})
         return list(conversations.values())
 
+    def unanswered_turns(self, days: float, limit: int) -> list[dict]:
+        """The most recent turns the bot did not answer well: a fallback or a clarifying question,
+        or a thumbs-down (``rating`` -1), newest first."""
+        return self._rows(
+            "SELECT t.id, t.ts, t.user_text, t.route, t.intent, f.rating FROM turns t"
+            " LEFT JOIN feedback f ON f.turn_id = t.id"
+            " WHERE t.ts >= ? AND (t.route IN ('fallback', 'clarify') OR f.rating = -1) AND trim(t.user_text) != ''"
+            " ORDER BY t.id DESC LIMIT ?",
+            (time.time() - days * DAY, limit),
+        )
+
     # -- feedback ---------------------------------------------------------------------------
     def set_feedback(self, turn_id: int, rating: int) -> None:
         """Thumbs up (+1) or down (-1) on a turn; a thumbs-down turn enters the review queue."""

@@ -31,6 +31,11 @@ def main(argv: list[str] | None = None) -> int:
     _data_args(p_train)
     p_train.add_argument("--out", default=None, help="folder for the new version (default: runs/intent-<time>)")
     p_train.add_argument("--base-model", default=None, help="local model folder (default: the bundled MiniLM)")
+    p_train.add_argument(
+        "--base",
+        default=None,
+        help="a version folder to warm-start from: its adapter and head, new intents added, earlier examples replayed",
+    )
     p_train.add_argument("--epochs", type=int, default=TrainingArgs.epochs)
     p_train.add_argument(
         "--min-steps", type=int, default=TrainingArgs.min_steps, help="small data sets train at least this many steps"
@@ -63,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
                 seed=args.seed,
                 device=args.device,
             )
-            classifier = train(examples, training_args, out_dir=out)
+            classifier = train(examples, training_args, out_dir=out, base=args.base)
             metrics = classifier.version["metrics"]
             summary = {
                 "model_dir": str(out.resolve()),
@@ -75,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
                 "examples": classifier.version["examples"],
                 "threshold": classifier.threshold,
                 "device": str(classifier.encoder.device),
+                "warm_start": classifier.version.get("warm_start"),
             }
             print(json.dumps(summary))
         else:

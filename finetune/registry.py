@@ -72,6 +72,7 @@ class Registry:
                     "intents": len(version.get("labels", [])),
                     "val_accuracy": version.get("metrics", {}).get("val_accuracy"),
                     "data_hash": version.get("data_hash"),
+                    "warm_start_from": (version.get("warm_start") or {}).get("from"),
                 }
             )
         return rows

@@ -128,9 +128,38 @@ def test_gate_refuses_a_regression_of_one_intent():
     gate = check_gate(worse_b, serving, margin=0.02)
     assert not gate["passed"] and gate["worst_intent"] == "b" and "'b'" in gate["reason"]
     assert not check_gate({"accuracy": 0.85, "per_intent": {}}, serving, margin=0.02)["passed"]
+    small = {"accuracy": 0.90, "per_intent": {"a": {"f1": 0.9, "support": 2}, "b": {"f1": 0.9, "support": 9}}}
+    one_flip = {"accuracy": 0.90, "per_intent": {"a": {"f1": 0.5, "support": 2}, "b": {"f1": 0.9, "support": 9}}}
+    assert check_gate(one_flip, small, margin=0.02, min_support=5)["passed"]  # 2 examples say little
+    assert not check_gate(one_flip, small, margin=0.02, min_support=1)["passed"]
 
 
-QUICK = TrainingArgs(epochs=1, min_steps=0, max_epochs=1, patience=1)
+QUICK = TrainingArgs(epochs=1, min_steps=0, max_epochs=1, patience=1, warm_epochs=1, warm_min_steps=0)
+NEW_EXAMPLES = [
+    ("the lamp arrived with a cracked shade", "damaged_item"),
+    ("my mirror came shattered in the box", "damaged_item"),
+    ("half the plates were broken on arrival", "damaged_item"),
+    ("the chair leg snapped in transit", "damaged_item"),
+    ("parcel came crushed and the vase is broken", "damaged_item"),
+    ("the table top is scratched and dented", "damaged_item"),
+    ("where is the parcel with my rug", "order_status"),
+    ("any news on the delivery of my sofa", "order_status"),
+    ("has the bookcase I bought left the warehouse", "order_status"),
+]
+
+
+def test_the_gate_compares_on_examples_neither_version_trained_on(console, operator_bot):
+    from finetune import example_hash, load_example_record
+
+    operator_bot.store.add_examples(NEW_EXAMPLES, source="test")
+    examples = console.training_examples()
+    training, heldout, info = console.retrain_split(examples)
+    serving = load_example_record(console.registry.current())
+    hashes = {example_hash(e.text, e.intent) for e in heldout}
+    assert info["fair"] and info["carried_over"] == len(serving["heldout"]) > 0
+    assert info["new_examples"] == len(NEW_EXAMPLES) and info["new_heldout"] == 2  # 1 of 6 and 1 of 3
+    assert not hashes & serving["trained"]  # the serving version never trained on the held-out set
+    assert not set(training) & set(heldout) and len(training) + len(heldout) == len(examples)
 
 
 def test_retraining_runs_in_the_background_evaluates_and_swaps(console, operator_bot):
@@ -145,7 +174,15 @@ def test_retraining_runs_in_the_background_evaluates_and_swaps(console, operator
     assert operator_bot.model_version == job.result["version"] != serving_version
     assert console.registry.current().name == job.result["version"]
     report = console.report(job.result["version"])
-    assert set(report) == {"report", "serving", "gate"} and report["report"]["per_intent"]
+    assert {"report", "serving", "gate", "old_intents", "new_intents", "evaluation"} <= set(report)
+    assert report["report"]["per_intent"] and report["evaluation"]["fair"]
+    assert report["training"]["warm_start_from"] == serving_version  # continued from the serving version
+    assert report["old_intents"]["n"] == report["evaluation"]["heldout"] > 0
+    assert 0 <= report["old_intents"]["accuracy"] <= 1 and 0 <= report["old_intents"]["serving_accuracy"] <= 1
+    from finetune import load_example_record
+
+    record = load_example_record(console.registry.path(job.result["version"]))
+    assert not record["trained"] & record["heldout"]
     [record] = operator_bot.store.jobs()
     assert record["status"] == "done" and record["result"]["version"] == job.result["version"]
 
@@ -180,3 +217,68 @@ def test_admin_login_locks_after_repeated_failures(operator_bot):
     for _ in range(auth.max_failures):
         assert not auth("admin", "guess")
     assert not auth("admin", "the-right-password")  # locked out for a while, even with the right one
+
+
+def test_turns_in_flight_during_a_swap_are_answered(console, operator_bot):
+    import shutil
+    import threading
+
+    serving = console.registry.current()
+    shutil.copytree(serving, serving.parent / "v-copy")
+    failures, answered, stop = [], [], threading.Event()
+
+    def chat(n: int) -> None:
+        while not stop.is_set():
+            try:
+                reply = operator_bot.reply(f"s{n}", "where is my order A-12345?")
+                answered.append(reply.route)
+            except Exception as exc:  # noqa: BLE001 (any failure is the finding)
+                failures.append(exc)
+
+    threads = [threading.Thread(target=chat, args=(n,)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    console.activate("v-copy")
+    console.activate(serving.name)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    assert not failures and answered and set(answered) <= {"template", "ask_slot"}
+    assert console.registry.current() == serving
+
+
+UNANSWERED = [
+    ("do you offer gift wrapping", "fallback"),
+    ("can you wrap my present as a gift", "fallback"),
+    ("gift wrap for a birthday present?", "clarify"),
+    ("is gift wrapping available for orders", "fallback"),
+    ("can I pay with bitcoin", "fallback"),
+    ("do you take cryptocurrency payments", "fallback"),
+    ("pay in crypto possible?", "clarify"),
+]
+
+
+def test_unanswered_questions_form_themes_that_become_faq_entries(console, operator_bot):
+    store = operator_bot.store
+    for i, (text, route) in enumerate(UNANSWERED):
+        store.log_turn(f"t{i}", text, "Sorry, I did not get that.", route, None, 0.1, {})
+    answered = store.log_turn("ok", "where is my order", "Your order ...", "template", "order_status", 0.9, {})
+    store.log_turn("t9", "gift wrapping please", "...", "faq", None, 0.6, {})
+    store.set_feedback(store.log_turn("t10", "do you wrap gifts", "...", "faq", None, 0.6, {}), -1)
+    store.set_feedback(answered, 1)
+
+    themes = console.themes()
+    assert [t["count"] for t in themes] == [5, 3]  # the thumbs-down joins the gift-wrap theme
+    wrap, crypto = themes
+    assert "wrap" in wrap["question"] and wrap["thumbs_down"] == 1 and "do you wrap gifts" in wrap["examples"]
+    assert {"can I pay with bitcoin", "do you take cryptocurrency payments"} <= set(crypto["examples"])
+    assert "where is my order" not in wrap["examples"] + crypto["examples"]
+
+    entry = console.add_faq_entry(wrap["question"], "Yes: gift wrapping costs 3 euros.", tuple(wrap["examples"]))
+    assert operator_bot.faq.search("could you gift wrap it", k=1)[0].faq_id == entry.id
+    with pytest.raises(FaqError, match="already"):
+        console.add_faq_entry(wrap["question"], "again")
+    with pytest.raises(FaqError):
+        console.add_faq_entry("", "no question")
+    assert console.theme_to_intent(crypto["examples"], "payment_methods") == 3
+    assert ("pay in crypto possible?", "payment_methods") in {(e.text, e.intent) for e in console.training_examples()}
