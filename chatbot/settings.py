@@ -51,6 +51,11 @@ class Settings:
     show_trace: bool = False  # the "why this answer" panel on the public page (always on in the console)
     queue_concurrency: int = 4  # chat turns the Gradio queue runs at once
     queue_size: int = 64  # turns waiting beyond that get a busy message
+    rate_limit_per_minute: float = 300  # chat turns a minute per client address (/api/chat and the chat page); 0 = off
+    rate_limit_burst: int = 60  # turns a client address may send at once before the rate applies
+    session_rate_limit_per_minute: float = 30  # chat turns a minute per conversation; 0 = off
+    session_rate_limit_burst: int = 10  # turns one conversation may send at once
+    max_request_kb: int = 64  # larger /api/chat request bodies are refused (413) before they are parsed
 
     # operators
     admin_user: str = "admin"
@@ -70,8 +75,10 @@ class Settings:
 
     # -- continual learning (issue 4) --
     warm_start: bool = True  # retrain from the serving version (new intents extend its head, earlier examples are replayed); false = from scratch
-    gate_min_support: int = 5  # the gate judges an intent on its own only with this many held-out examples (overall accuracy always)
-    theme_distance: float = 0.5  # cosine distance under which unanswered questions fall into one theme (average linkage)
+    # the gate judges an intent on its own only with this many held-out examples (overall accuracy always)
+    gate_min_support: int = 5
+    # cosine distance under which unanswered questions fall into one theme (average linkage)
+    theme_distance: float = 0.5
     theme_days: int = 30  # unanswered turns of this many recent days are grouped into themes
     theme_max_turns: int = 2000  # at most this many of the most recent unanswered turns are clustered
 
@@ -94,9 +101,15 @@ class Settings:
             "queue_concurrency",
             "queue_size",
             "max_upload_mb",
+            "rate_limit_burst",
+            "session_rate_limit_burst",
+            "max_request_kb",
         ):
             if getattr(self, name) < 1:
                 problems.append(f"{name}={getattr(self, name)!r} (must be at least 1)")
+        for name in ("rate_limit_per_minute", "session_rate_limit_per_minute"):
+            if getattr(self, name) < 0:
+                problems.append(f"{name}={getattr(self, name)!r} (0 turns the limit off)")
         if not 0 < self.port < 65536:
             problems.append(f"port={self.port!r}")
         if problems:
