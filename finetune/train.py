@@ -40,6 +40,7 @@ import torch
 
 from finetune.data import OUT_OF_SCOPE, Example, data_hash
 from finetune.model import IntentClassifier, Support, example_hash, load_example_record
+from finetune.oos import calibrate_with_negatives
 from retrieval import Encoder
 
 ProgressCallback = Callable[[float, str], None]
@@ -263,8 +264,8 @@ def train(
 ) -> IntentClassifier:
     """Fine-tunes a classifier on ``examples`` and, with ``out_dir``, saves it there.
 
-    Examples labelled ``oos`` are not an intent: they are kept out of training and used only
-    to check the calibrated threshold. ``progress(fraction, message)`` reports to a UI;
+    Examples labelled ``oos`` are not an intent: they are kept out of training and steer how
+    the out-of-scope budget is split between the two tests (``finetune.oos``). ``progress(fraction, message)`` reports to a UI;
     ``show_progress`` draws a tqdm bar on the terminal.
 
     ``base``: a saved version folder to warm-start from (see the module docstring); raises
@@ -434,6 +435,20 @@ def train(
         calibrated_on = "training (no validation split: too few examples)"
     classifier.threshold = calibrate_threshold(probabilities.max(1), correct, per_test_recall, len(labels))
     classifier.similarity_threshold = calibrate_similarity(similarities, correct, per_test_recall)
+    negatives = [e.text for e in examples if e.intent == OUT_OF_SCOPE]
+    steered = None
+    if negatives and correct.any() and (similarities[correct] > -1.0).any():
+        # the operator's out-of-scope examples choose how the budget is split between the tests
+        negative_probabilities, negative_similarities = classifier.scores(negatives)
+        classifier.threshold, classifier.similarity_threshold, steered = calibrate_with_negatives(
+            probabilities.max(1),
+            similarities,
+            correct,
+            negative_probabilities.max(1),
+            negative_similarities,
+            args.target_recall,
+            len(labels),
+        )
     train_seconds = time.perf_counter() - started
     if heldout is None:  # the validation split is all this version never trained on
         validation = set(val_set)
@@ -463,6 +478,7 @@ def train(
             "on": calibrated_on,
             "target_recall": args.target_recall,
             "tests": ["confidence", "similarity"],
+            "out_of_scope_examples": steered,
         },
         "metrics": {
             "val_accuracy": _round(val_accuracy),

@@ -137,3 +137,18 @@ def test_out_of_scope_needs_closeness_to_a_training_example(tiny):
     assert trained.similarity > 0.99 and trained.in_scope
     assert far.similarity < trained.similarity
     assert not far.in_scope
+
+
+def test_operator_out_of_scope_examples_steer_calibration_not_labels(tmp_path):
+    negatives = ["what's the weather in Paris", "write me a poem about cats", "who won the football match"]
+    rows = EXAMPLES + [Example(text, "oos") for text in negatives]
+    args = TrainingArgs(
+        epochs=1, min_steps=40, batch_size=8, val_fraction=0.0, learning_rate=1e-3, head_learning_rate=5e-3
+    )
+    classifier = train(rows, args, out_dir=tmp_path / "v", show_progress=False)
+    assert "oos" not in classifier.labels
+    steered = json.loads((tmp_path / "v" / "version.json").read_text())["threshold_calibration"]
+    report = steered["out_of_scope_examples"]
+    assert report["n"] == len(negatives)
+    assert report["rejected"] >= report["rejected_even_split"]
+    assert report["kept_correct"] >= args.target_recall - 0.07  # 16 training rows: one row is 6 points
