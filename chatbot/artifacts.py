@@ -39,14 +39,29 @@ def train_default_model(settings: Settings, progress: Progress | None = None, sh
 def ensure_classifier(
     settings: Settings, progress: Progress | None = None, show_progress: bool = True
 ) -> IntentClassifier:
-    """The serving classifier; trains the default one when none fits the configured model."""
+    """The serving classifier. When the serving version cannot be loaded (damaged on disk, or
+    trained on another base model) the newest earlier version that loads is activated instead;
+    only when none does is the default one trained."""
     registry = models_registry(settings)
     current = registry.current()
     if current is not None:
         try:
             return IntentClassifier.load(current, base_model=settings.model, device=settings.device)
         except ModelMismatchError as exc:
-            log.warning("the serving version cannot be used (%s); training a new one", exc)
+            log.error("the serving version %s cannot be used: %s", current.name, exc)
+        for name in reversed(registry.versions()):
+            if name == current.name:
+                continue
+            try:
+                classifier = IntentClassifier.load(
+                    registry.root / name, base_model=settings.model, device=settings.device
+                )
+            except ModelMismatchError as exc:
+                log.info("version %s cannot be used either: %s", name, exc)
+                continue
+            registry.activate(name)
+            log.warning("serving the last good version, %s, instead of %s", name, current.name)
+            return classifier
     log.info("no trained model for this base model yet: training the default bot from %s", settings.assets_dir)
     path = train_default_model(settings, progress, show_progress)
     return IntentClassifier.load(path, base_model=settings.model, device=settings.device)

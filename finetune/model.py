@@ -31,7 +31,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from retrieval import Encoder, default_model_path
-from retrieval.atomic import atomic_directory
+from retrieval.atomic import atomic_directory, damaged_files, write_checksums
 from retrieval.encoder import model_fingerprint
 
 VERSION_FILE = "version.json"
@@ -200,6 +200,7 @@ class IntentClassifier(torch.nn.Module):
                 "similarity_threshold": self.similarity_threshold,
             }
             (tmp / VERSION_FILE).write_text(json.dumps(version, indent=1, ensure_ascii=False), encoding="utf-8")
+            write_checksums(tmp)
         return directory
 
     @classmethod
@@ -222,6 +223,9 @@ class IntentClassifier(torch.nn.Module):
         version_path = directory / VERSION_FILE
         if not version_path.is_file():
             raise ModelMismatchError(f"{directory} is not a model version ({VERSION_FILE} is missing)")
+        damaged = damaged_files(directory)
+        if damaged:
+            raise ModelMismatchError(f"{directory} is damaged: {', '.join(damaged)} differ from checksums.json")
         try:
             version = json.loads(version_path.read_text(encoding="utf-8"))
             labels, threshold = version["labels"], version["threshold"]

@@ -3,10 +3,15 @@
 Readers never see a half-written index or model: the files go into a hidden sibling folder
 that is renamed into place at the end (a rename is atomic on one filesystem). If the folder
 already exists it is swapped out and removed. A crash leaves only a hidden ``.tmp`` folder.
+
+``write_checksums`` / ``damaged_files`` catch what a rename cannot: a file damaged or truncated
+later on disk (a full disk, a bad copy, a hand edit).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 import time
@@ -39,3 +44,42 @@ def atomic_directory(directory: str | os.PathLike) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+CHECKSUMS_FILE = "checksums.json"
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(2**20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_checksums(folder: str | os.PathLike) -> None:
+    """Records the sha256 of every file in ``folder`` (recursively) in ``checksums.json``."""
+    folder = Path(folder)
+    sums = {
+        p.relative_to(folder).as_posix(): file_sha256(p)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != CHECKSUMS_FILE
+    }
+    (folder / CHECKSUMS_FILE).write_text(json.dumps(sums, indent=1), encoding="utf-8")
+
+
+def damaged_files(folder: str | os.PathLike) -> list[str] | None:
+    """The files of ``folder`` that are missing or differ from ``checksums.json`` (files added
+    later are not checked); ``None`` when the folder has no checksums (written before them)."""
+    folder = Path(folder)
+    try:
+        sums = json.loads((folder / CHECKSUMS_FILE).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except ValueError:
+        return [CHECKSUMS_FILE]
+    if not isinstance(sums, dict):
+        return [CHECKSUMS_FILE]
+    return [
+        name for name, digest in sums.items() if not (folder / name).is_file() or file_sha256(folder / name) != digest
+    ]

@@ -26,7 +26,6 @@ rows, then rebuilt.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -37,7 +36,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from retrieval.atomic import atomic_directory
+from retrieval.atomic import atomic_directory, file_sha256
 from retrieval.encoder import Encoder
 from retrieval.faq import FaqEntry, faq_hash, validate_faq
 
@@ -89,14 +88,6 @@ def _row_texts(entry: FaqEntry) -> tuple[str, ...]:
 
 
 INDEX_FILES = ("index.faiss", "vectors.npy", "faiss_ids.npy", "faq.json")  # checksummed in meta.json
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(2**20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def choose_index_factory(rows: int, approximate_from: int = APPROXIMATE_FROM_ROWS) -> str:
@@ -586,7 +577,7 @@ class FaqIndex:
                 "rows": len(self.row_entry),
                 "faiss_rows": int(self.index.ntotal),
                 "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "sha256": {name: _sha256(tmp / name) for name in INDEX_FILES},
+                "sha256": {name: file_sha256(tmp / name) for name in INDEX_FILES},
             }
             (tmp / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
         return directory
@@ -611,7 +602,7 @@ class FaqIndex:
             )
         for name, digest in meta.get("sha256", {}).items():  # folders before checksums have none
             path = directory / name
-            if name not in INDEX_FILES or not path.is_file() or _sha256(path) != digest:
+            if name not in INDEX_FILES or not path.is_file() or file_sha256(path) != digest:
                 raise IndexMismatchError(f"{path} is missing or damaged (its checksum does not match meta.json)")
         saved, current = meta["embedder"], encoder.describe()
         if saved["fingerprint"] != current["fingerprint"] or saved["dimension"] != current["dimension"]:

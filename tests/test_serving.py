@@ -251,3 +251,29 @@ def test_a_full_server_answers_busy_at_once_instead_of_hanging(default_bot, tmp_
     assert statuses.count(503) >= 1, "24 simultaneous turns never filled a server that runs 2 at a time"
     busy = next(r for r in responses if r.status_code == 503)
     assert "busy" in busy.json()["reply"] and int(busy.headers["retry-after"]) >= 1
+
+
+def test_a_damaged_serving_model_is_detected_at_start_up_and_the_last_good_version_serves(default_bot, tmp_path):
+    import httpx
+
+    data = tmp_path / "data"
+    shutil.copytree(default_bot.settings.data_path / "models", data / "models")
+    shutil.copytree(default_bot.settings.data_path / "faq", data / "faq")
+    serving = (data / "models" / "current").read_text().strip()
+    older = "v20000101-000000"  # an earlier version: the same model, registered before
+    shutil.copytree(data / "models" / serving, data / "models" / older)
+    weights = data / "models" / serving / "adapter" / "adapter_model.safetensors"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])  # a truncated copy
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    process = start_app(data, port)
+    try:
+        health = wait_healthy(url, process)
+        assert health["model_version"] == older
+        assert (data / "models" / "current").read_text().strip() == older
+        reply = httpx.post(url + "api/chat", json={"message": "where is my order A-12345?"}, timeout=30).json()
+        assert reply["route"] == "template"
+    finally:
+        process.kill()
+        process.wait(timeout=30)
+    assert f"serving the last good version, {older}" in process.log_path.read_text(errors="replace")

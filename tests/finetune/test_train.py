@@ -77,7 +77,12 @@ def test_load_refuses_a_damaged_version(tiny, tmp_path):
     _, out = tiny
     broken = tmp_path / "broken"
     shutil.copytree(out, broken)
-    (broken / "head.safetensors").write_bytes(b"not a tensor file")
+    head = broken / "head.safetensors"
+    head.write_bytes(head.read_bytes()[:-8])  # truncated: safetensors might not notice
+    with pytest.raises(ModelMismatchError, match=r"damaged: head\.safetensors differ"):
+        IntentClassifier.load(broken)
+    (broken / "checksums.json").unlink()  # a version saved before checksums: the loaders still refuse junk
+    head.write_bytes(b"not a tensor file")
     with pytest.raises(ModelMismatchError, match="cannot be loaded"):
         IntentClassifier.load(broken)
     (broken / "version.json").write_text("{")
