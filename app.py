@@ -339,6 +339,7 @@ def build_server(bot: Bot, console: Console | None = None, auth: AdminAuth | Non
             "intents": len(bot.classifier.labels),
             "faq_entries": len(bot.faq),
             "device": str(bot.classifier.encoder.device),
+            "precision": str(bot.classifier.encoder.dtype).removeprefix("torch."),
         }
 
     if console is not None:

@@ -46,7 +46,9 @@ def ensure_classifier(
     current = registry.current()
     if current is not None:
         try:
-            return IntentClassifier.load(current, base_model=settings.model, device=settings.device)
+            return IntentClassifier.load(
+                current, base_model=settings.model, device=settings.device, precision=settings.precision
+            )
         except ModelMismatchError as exc:
             log.error("the serving version %s cannot be used: %s", current.name, exc)
         for name in reversed(registry.versions()):
@@ -54,7 +56,10 @@ def ensure_classifier(
                 continue
             try:
                 classifier = IntentClassifier.load(
-                    registry.root / name, base_model=settings.model, device=settings.device
+                    registry.root / name,
+                    base_model=settings.model,
+                    device=settings.device,
+                    precision=settings.precision,
                 )
             except ModelMismatchError as exc:
                 log.info("version %s cannot be used either: %s", name, exc)
@@ -64,7 +69,7 @@ def ensure_classifier(
             return classifier
     log.info("no trained model for this base model yet: training the default bot from %s", settings.assets_dir)
     path = train_default_model(settings, progress, show_progress)
-    return IntentClassifier.load(path, base_model=settings.model, device=settings.device)
+    return IntentClassifier.load(path, base_model=settings.model, device=settings.device, precision=settings.precision)
 
 
 def active_faq_path(settings: Settings) -> Path:

@@ -183,7 +183,7 @@ class Bot:
         settings = settings or Settings.load()
         domain = Domain.load(settings.assets_dir)
         classifier = ensure_classifier(settings, progress, show_progress)
-        encoder = Encoder(settings.model, device=settings.device)
+        encoder = Encoder(settings.model, device=settings.device, precision=settings.precision)
         faq = ensure_faq_index(settings, encoder, show_progress)
         redactor = Redactor(extra_patterns=domain.redact_patterns)  # PII and operator patterns, before storage
         store = Store(settings.data_path / "chatbot.db", redact=redactor.redact)

@@ -467,7 +467,10 @@ class Console:
     def activate(self, name: str) -> None:
         """Serves version ``name`` (a rollback when it is older): loaded first, then swapped."""
         classifier = IntentClassifier.load(
-            self.registry.path(name), base_model=self.settings.model, device=self.settings.device
+            self.registry.path(name),
+            base_model=self.settings.model,
+            device=self.settings.device,
+            precision=self.settings.precision,
         )
         self.bot.swap_classifier(classifier)
         self.registry.activate(name)

@@ -28,6 +28,7 @@ class Settings:
     assets_dir: str = str(PROJECT_ROOT / "assets")  # intents.yaml, templates.yaml, faq.csv
     faq_file: str | None = None  # the FAQ to serve; None = <assets_dir>/faq.csv
     device: str = "auto"  # auto (CUDA when present), cpu, cuda
+    precision: str = "auto"  # inference weights: auto (float16 on CUDA, float32 on the CPU), float16, float32
 
     # routing thresholds
     intent_threshold: float | None = None  # None = the threshold calibrated at training time
@@ -112,6 +113,8 @@ class Settings:
                 problems.append(f"{name}={getattr(self, name)!r} (0 turns the limit off)")
         if not 0 < self.port < 65536:
             problems.append(f"port={self.port!r}")
+        if self.precision not in ("auto", "float16", "float32"):
+            problems.append(f"precision={self.precision!r} (auto, float16 or float32)")
         if problems:
             raise SettingsError("invalid settings: " + "; ".join(problems))
 

@@ -211,12 +211,15 @@ class IntentClassifier(torch.nn.Module):
         device: str | None = "auto",
         merge: bool = True,
         trainable: bool = False,
+        precision: str | None = "float32",
     ) -> IntentClassifier:
         """Loads a saved version on ``base_model`` (default: the one it was trained on if that
         folder exists here, else the default MiniLM) and refuses a base it was not trained on.
 
         ``merge=False`` keeps the peft adapter separate (needed to train or save again);
-        ``trainable=True`` also makes its LoRA weights trainable (a warm start)."""
+        ``trainable=True`` also makes its LoRA weights trainable (a warm start).
+        ``precision``: see ``retrieval.encoder.pick_dtype``; applied after merging, so only when
+        ``merge`` (a version kept for training stays in float32)."""
         from peft import PeftModel
 
         directory = Path(directory)
@@ -261,4 +264,7 @@ class IntentClassifier(torch.nn.Module):
             )
         similarity_threshold = float(version.get("similarity_threshold", -1.0))
         model = cls(encoder, head.to(encoder.device), labels, threshold, version, support, similarity_threshold)
+        if merge:
+            encoder.set_precision(precision)
+            model.head.to(encoder.dtype)
         return model.eval()

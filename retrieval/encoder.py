@@ -33,6 +33,16 @@ def pick_device(device: str | None = "auto") -> str:
     return device
 
 
+def pick_dtype(precision: str | None, device: str) -> torch.dtype:
+    """``auto`` means float16 on CUDA (half the memory traffic, same top-1 in our checks) and
+    float32 on the CPU (where float16 is emulated and slower)."""
+    if precision in (None, "", "auto"):
+        return torch.float16 if device.startswith("cuda") else torch.float32
+    if precision not in ("float16", "float32"):
+        raise ValueError(f"precision={precision!r}: use auto, float16 or float32")
+    return getattr(torch, precision)
+
+
 def model_fingerprint(model_dir: str | os.PathLike) -> str:
     """A short hash of a model folder's config and weight files (names and sizes).
 
@@ -58,6 +68,8 @@ class Encoder:
         device: ``auto`` (CUDA if present), ``cpu``, ``cuda``, ``cuda:1``, ...
         batch_size: texts per forward pass in :meth:`encode`.
         max_length: longest input in tokens; longer inputs are truncated.
+        precision: ``auto`` (float16 on CUDA, float32 on the CPU), ``float16`` or ``float32``;
+            for inference only (training always runs in float32).
     """
 
     def __init__(
@@ -66,6 +78,7 @@ class Encoder:
         device: str | None = "auto",
         batch_size: int = DEFAULT_BATCH_SIZE,
         max_length: int = 256,
+        precision: str | None = "float32",
     ) -> None:
         from sentence_transformers import SentenceTransformer
 
@@ -80,6 +93,14 @@ class Encoder:
         self.model = SentenceTransformer(str(self.model_dir), device=self.device, local_files_only=True)
         self.model.max_seq_length = min(self.model.max_seq_length or max_length, max_length)
         self.model.eval()
+        self.dtype = torch.float32
+        self.set_precision(precision)
+
+    def set_precision(self, precision: str | None) -> Encoder:
+        """Casts the weights for inference (see ``pick_dtype``)."""
+        self.dtype = pick_dtype(precision, self.device)
+        self.model.to(self.dtype)
+        return self
 
     @property
     def name(self) -> str:

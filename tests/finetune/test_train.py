@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from finetune import Example, IntentClassifier, ModelMismatchError, TrainingArgs, evaluate, train
 from finetune.train import calibrate_threshold, length_grouped_batches, stratified_split
@@ -157,3 +158,17 @@ def test_operator_out_of_scope_examples_steer_calibration_not_labels(tmp_path):
     assert report["n"] == len(negatives)
     assert report["rejected"] >= report["rejected_even_split"]
     assert report["kept_correct"] >= args.target_recall - 0.07  # 16 training rows: one row is 6 points
+
+
+def test_half_precision_serving_gives_the_same_answers(tiny):
+    """float16 is what ``precision=auto`` picks on CUDA; the CPU runs it too (slowly), so the
+    casting of encoder, head and support is checked here without a GPU."""
+    classifier, out = tiny
+    texts = [e.text for e in EXAMPLES] + ["something else entirely", "où est ma commande ?"]
+    half = IntentClassifier.load(out, device="cpu", precision="float16")
+    assert half.encoder.dtype == torch.float16 and half.head.weight.dtype == torch.float16
+    full_probabilities, full_similarities = classifier.scores(texts)
+    half_probabilities, half_similarities = half.scores(texts)
+    assert (half_probabilities.argmax(1) == full_probabilities.argmax(1)).all()
+    np.testing.assert_allclose(half_probabilities, full_probabilities, atol=0.01)
+    np.testing.assert_allclose(half_similarities, full_similarities, atol=0.01)

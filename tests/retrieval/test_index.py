@@ -385,3 +385,12 @@ def test_lexical_index_update_equals_a_fresh_one(index):
         "expire" in updated.vocab
         and updated.indptr[updated.vocab["expire"] + 1] == updated.indptr[updated.vocab["expire"]]
     )
+
+
+def test_half_precision_embeddings_match_full_precision(encoder):
+    texts = ["where is my parcel", "can I pay with PayPal", "Rückgabe innerhalb von 30 Tagen", "🙂"]
+    half = Encoder(precision="float16", device="cpu")  # what precision=auto picks on CUDA
+    cosines = (half.encode(texts) * encoder.encode(texts)).sum(1)
+    assert cosines.min() > 0.999
+    with pytest.raises(ValueError, match="precision='int4'"):
+        Encoder(precision="int4")
