@@ -64,6 +64,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="the old/new split of the intents and the test split")
     parser.add_argument("--max-per-intent", type=int, default=None, help="subsample (smoke tests only)")
     parser.add_argument("--args", default="{}", help="extra TrainingArgs as JSON, for experiments")
+    parser.add_argument(
+        "--keep",
+        default=None,
+        help="copy the warm v2 and its test rows (test.csv) to this folder, e.g. for quantization.py",
+    )
     parser.add_argument("--skip-scratch", action="store_true", help="do not train v2 from scratch (no timing ratio)")
     options = parser.parse_args()
 
@@ -104,6 +109,15 @@ def main() -> None:
             scratch, scratch_seconds, scratch_cpu = timed_train(old_train + new_train, args, root / "v2-scratch")
             old_scratch, _ = per_intent_accuracy(scratch, old_test)
             new_scratch, _ = per_intent_accuracy(scratch, new_test)
+        if options.keep:
+            import csv
+            import shutil
+
+            shutil.copytree(root / "v2-warm", options.keep, dirs_exist_ok=True)
+            with open(Path(options.keep) / "test.csv", "w", encoding="utf-8", newline="") as f:
+                writer = csv.writer(f)
+                writer.writerow(["text", "intent"])
+                writer.writerows((e.text, e.intent) for e in test_rows)
 
     drops = {intent: old_v1_per_intent[intent] - old_v2_per_intent.get(intent, 0.0) for intent in old_v1_per_intent}
     worst = max(drops, key=drops.get)

@@ -108,6 +108,7 @@ def main() -> None:
             encoder.embed(encoder.tokenize([text]))
             forward_ms.append(1000 * (time.perf_counter() - started))
     startup = startup_seconds(args.data_dir, args.startup_runs)
+    metrics = bot.classifier.version["metrics"]
 
     result = {
         "benchmark": "latency",
@@ -120,6 +121,9 @@ def main() -> None:
         "routes": routes,
         "startup_to_first_answer_s": round(statistics.median(startup), 2),
         "startup_runs": [round(s, 2) for s in startup],
+        # the serving version's own training: seconds per epoch over its training examples
+        "train_seconds_per_epoch": round(metrics["train_seconds"] / max(1, metrics["epochs_run"]), 1),
+        "train_examples": bot.classifier.version["examples"]["train"],
         "cores": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "device": str(encoder.device),
@@ -132,6 +136,7 @@ def main() -> None:
         "encoder_forward_median_ms",
         "overhead_ratio",
         "startup_to_first_answer_s",
+        "train_seconds_per_epoch",
     ):
         print(f"{key:36} {result[key]:>10}")
     print(f"routes: {routes}")
