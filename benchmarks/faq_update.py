@@ -100,7 +100,8 @@ def main() -> None:
     started = time.perf_counter()
     rebuilt = FaqIndex.build(serving.faq.entries, encoder)
     rebuild_ms = 1000 * (time.perf_counter() - started)
-    assert rebuilt.embedded_rows == rows
+    # a rebuild embeds every distinct row text (identical texts once), the update only the edited
+    assert rebuilt.embedded_rows == len({t for e in serving.faq.entries for t in (*e.phrasings, e.answer)})
 
     until = [r["until_answered_ms"] for r in rounds]
     result = {
@@ -115,6 +116,7 @@ def main() -> None:
         "update_median_ms": round(statistics.median(r["update_ms"] for r in rounds), 1),
         "embed_median_ms": round(statistics.median(r["embed_ms"] for r in rounds), 1),
         "full_rebuild_ms": round(rebuild_ms, 1),
+        "full_rebuild_rows_embedded": rebuilt.embedded_rows,
         "speedup": round(rebuild_ms / statistics.median(until), 1),
         "first_build_s": round(first_build_s, 2),
         "cores": os.cpu_count(),
