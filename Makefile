@@ -27,9 +27,10 @@ lint: install
 test: install lint  ## ruff, then the test suite (offline)
 	HF_HUB_OFFLINE=1 $(PY) -m pytest
 
-bench: install  ## the benchmarks (minutes each)
-	HF_HUB_OFFLINE=1 $(PY) benchmarks/intent_accuracy.py
-	HF_HUB_OFFLINE=1 $(PY) benchmarks/latency.py
+BENCHMARKS := latency load dialogue_latency faq_scale faq_update frustration intent_accuracy continual oos quantization
+
+bench: install  ## every benchmark (about an hour on 2 cores); one: make bench BENCHMARKS=latency
+	for b in $(BENCHMARKS); do HF_HUB_OFFLINE=1 $(PY) benchmarks/$$b.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) data runs .pytest_cache .ruff_cache
