@@ -98,7 +98,14 @@ class FaqEntry:
         return (self.question, *self.alternatives)
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "alternatives": list(self.alternatives)}
+        # spelled out: dataclasses.asdict deep-copies and was most of an index update at 1M entries
+        return {
+            "id": self.id,
+            "question": self.question,
+            "answer": self.answer,
+            "category": self.category,
+            "alternatives": list(self.alternatives),
+        }
 
 
 @dataclass(frozen=True)

@@ -344,6 +344,18 @@ def test_graph_index_update_appends_and_retires_rows(encoder, tmp_path):
     assert rebuilt.retired == 0 and rebuilt.index.ntotal == 2 * len(changed[200:]) and rebuilt.embedded_rows == 0
 
 
+def test_a_shared_answer_is_not_appended_again_at_each_update(encoder):
+    entries, vectors = synthetic(300)
+    shared = "See our returns page."  # the same answer text in 100 entries: 100 rows, one vector
+    entries = [FaqEntry(e.id, e.question, shared) if i % 3 == 0 else e for i, e in enumerate(entries)]
+    approximate = FaqIndex.build(entries, encoder, vectors=vectors, approximate_from=100)
+    ntotal = approximate.index.ntotal
+    edited = [FaqEntry("e-1", "Question one, reworded?", "Answer 1.")] + entries[:1] + entries[2:]
+    updated = approximate.updated(edited)
+    assert updated.embedded_rows == 1 and updated.index.ntotal == ntotal + 1  # only the reworded question
+    assert updated.updated(edited).index.ntotal == ntotal + 1  # and an unchanged FAQ appends nothing
+
+
 def test_lexical_scores_match_bm25s_and_stay_exact_for_the_rows_they_return(index, monkeypatch):
     import bm25s
 
