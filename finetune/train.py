@@ -20,7 +20,10 @@ rows' logits; intents no longer in the data lose theirs. It trains on the exampl
 version has not seen (``examples.json``) mixed with a replay sample of those it has, stratified
 by intent, for one epoch, with a distillation term (learning without forgetting, Li & Hoiem
 2016): on every training text, the known intents' logits are pulled towards the base
-version's. The support for out-of-scope detection still covers every example.
+version's. New intents see all their examples but known ones only a replay sample, so the new
+intents' logits come out too large; a scale and a shift of them are then fitted on the
+validation split with every intent weighted equally (bias correction, Wu et al. 2019) and
+folded into the head. The support for out-of-scope detection still covers every example.
 
 It does not tune hyperparameters per data set; the defaults are meant to hold across intent
 data sets of a few hundred to tens of thousands of examples.
@@ -82,6 +85,7 @@ class TrainingArgs:
     warm_learning_rate: float = 3e-4  # LoRA weights of a warm start: already adapted, so smaller steps
     distill_weight: float = 1.0  # warm start: pull the known intents' logits towards the base version's (0 = off)
     distill_temperature: float = 2.0  # softening of both distributions in that pull
+    bias_correction: bool = True  # warm start with new intents: rescale their logits on the validation split (BiC)
 
     def __post_init__(self) -> None:
         checks = {
@@ -252,6 +256,67 @@ def _extend_head(
         head.weight.copy_(weight)
         head.bias.copy_(bias)
     return head
+
+
+def correct_new_intent_bias(
+    head: torch.nn.Linear, val_logits: torch.Tensor, val_targets: np.ndarray, new_columns: list[int]
+) -> dict | None:
+    """Bias correction for new intents (BiC, Wu et al. 2019), folded into ``head`` in place.
+
+    A warm start sees every example of a new intent but only a replay sample of each known
+    one, so the new intents' logits come out too large and take rows from their known
+    neighbours. Two numbers, a scale and a shift of the new intents' logits, are fitted on
+    the validation split by cross-entropy with every intent weighted equally; ``a * (w x + b) + c``
+    is again a linear head, so serving changes nothing. Returns what was fitted, or None when
+    the validation split lacks either kind of intent.
+    """
+    targets = torch.as_tensor(val_targets, dtype=torch.long)
+    is_new = torch.zeros(val_logits.shape[1], dtype=torch.bool)
+    is_new[new_columns] = True
+    if not is_new[targets].any() or is_new[targets].all():
+        return None
+    counts = torch.bincount(targets, minlength=val_logits.shape[1]).float()
+    weights = 1.0 / counts[targets]  # each intent counts the same, however many rows it has
+    scale = torch.ones(1, requires_grad=True)
+    shift = torch.zeros(1, requires_grad=True)
+
+    def corrected() -> torch.Tensor:
+        return torch.where(is_new, val_logits * scale + shift, val_logits)
+
+    def loss() -> torch.Tensor:
+        return (
+            torch.nn.functional.cross_entropy(corrected(), targets, reduction="none") * weights
+        ).sum() / weights.sum()
+
+    optimizer = torch.optim.LBFGS([scale, shift], lr=0.5, max_iter=100, line_search_fn="strong_wolfe")
+
+    def closure() -> torch.Tensor:
+        optimizer.zero_grad()
+        value = loss()
+        value.backward()
+        return value
+
+    with torch.no_grad():
+        before = float(loss())
+    optimizer.step(closure)
+    a, c = float(scale.detach().clamp(0.25, 4.0)), float(shift.detach().clamp(-20.0, 20.0))
+    with torch.no_grad():
+        scale.fill_(a)
+        shift.fill_(c)
+        after = float(loss())
+    if not after < before:  # nothing gained (or the fit went astray): leave the head as it is
+        return {"scale": 1.0, "shift": 0.0, "balanced_loss": round(before, 4), "applied": False}
+    with torch.no_grad():
+        rows = torch.as_tensor(new_columns, device=head.weight.device)
+        head.weight[rows] *= a
+        head.bias[rows] = a * head.bias[rows] + c
+    return {
+        "scale": round(a, 4),
+        "shift": round(c, 4),
+        "balanced_loss_before": round(before, 4),
+        "balanced_loss": round(after, 4),
+        "applied": True,
+    }
 
 
 def _accuracy(classifier: IntentClassifier, texts: list[str], targets: np.ndarray) -> tuple[float, np.ndarray]:
@@ -432,6 +497,14 @@ def train(
         for param, saved in zip(trainable, best["state"]):
             param.copy_(saved)
     classifier.eval()
+    bias_correction = None
+    if base is not None and args.bias_correction and warm["new_intents"] and val_texts:
+        report(0.93, "Balancing the new intents' scores against the known ones")
+        with torch.no_grad():
+            pooled = torch.from_numpy(encoder.encode(val_texts, normalize=False)).to(encoder.device)
+            val_logits = head(pooled).float().cpu()
+        new_columns = [label_index[label] for label in warm["new_intents"]]
+        bias_correction = correct_new_intent_bias(head, val_logits, val_targets, new_columns)
 
     report(0.94, "Embedding the training examples for out-of-scope detection")
     support_embeddings = torch.from_numpy(encoder.encode([e.text for e in support_set])).to(encoder.device)
@@ -492,6 +565,7 @@ def train(
             "heldout": len(kept_out),
         },
         "warm_start": warm or None,
+        "bias_correction": bias_correction,
         "intent_counts": dict(sorted(Counter(e.intent for e in in_scope).items())),
         "hyperparameters": asdict(args),
         "threshold_calibration": {

@@ -72,3 +72,40 @@ def test_replay_is_spread_over_earlier_intents():
     assert counts == {"a": 8, "b": 8, "c": 8, "d": 1}  # ceil(30 / 4 intents); "d" has only one
     assert len(set(sample)) == len(sample)
     assert replay_sample(old, n_new=0, ratio=1.0, min_per_intent=4, rng=rng)[:4] != []
+
+
+def test_bias_correction_pulls_inflated_new_intents_back():
+    """Two known intents and one new one whose logits came out 3 too large: the fitted shift
+    takes rows back for the known intents, and the correction is folded into the head."""
+    import torch
+
+    from finetune.train import correct_new_intent_bias
+
+    torch.manual_seed(0)
+    centres = torch.tensor([[2.0, 0.0], [0.0, 2.0], [1.4, 1.4]])
+    targets = torch.arange(3).repeat_interleave(40)
+    features = centres[targets] + 0.6 * torch.randn(len(targets), 2)
+    head = torch.nn.Linear(2, 3)
+    with torch.no_grad():
+        head.weight.copy_(centres)
+        head.bias.copy_(torch.tensor([-2.0, -2.0, -2.0 + 3.0]))  # the new intent is favoured by 3
+    logits = head(features).detach()
+    before = (logits.argmax(1) == targets).float()
+    fitted = correct_new_intent_bias(head, logits, targets.numpy(), new_columns=[2])
+    after = (head(features).argmax(1) == targets).float()
+    assert fitted["applied"] and fitted["shift"] < -1.0
+    assert fitted["balanced_loss"] < fitted["balanced_loss_before"]
+    assert after[targets < 2].mean() > before[targets < 2].mean() + 0.1  # the known intents get their rows back
+    assert after.mean() > before.mean()
+    np.testing.assert_allclose(head.weight[:2].detach(), centres[:2])  # known rows untouched
+
+
+def test_bias_correction_needs_both_kinds_of_intent_in_validation():
+    import torch
+
+    from finetune.train import correct_new_intent_bias
+
+    head = torch.nn.Linear(2, 3)
+    weight = head.weight.detach().clone()
+    assert correct_new_intent_bias(head, torch.randn(6, 3), np.array([0, 1, 0, 1, 0, 1]), new_columns=[2]) is None
+    assert torch.equal(head.weight, weight)
