@@ -396,8 +396,11 @@ def main(argv: list[str] | None = None) -> None:
 
     url = f"http://{settings.host}:{settings.port}{args.root_path}"
     log.info("serving the chat on %s/ and the operator console on %s/admin/", url, url)
+    console = Console(bot, bot.store)
+    if settings.follow_disk_seconds > 0:  # admin commands run beside this server take effect here too
+        console.follow_disk(settings.follow_disk_seconds)
     uvicorn.run(
-        build_server(bot, Console(bot, bot.store), auth),
+        build_server(bot, console, auth),
         host=settings.host,
         port=settings.port,
         root_path=args.root_path,

@@ -3,8 +3,8 @@
 
 Trains the default model on first use (with a progress bar), like ``python app.py``.
 The admin commands call the same ``Console`` methods as the console page and print one JSON
-object as their last line. They change the data folder: a server already running on it
-keeps serving what it loaded until it restarts (its own console swaps at once).
+object as their last line. They change the data folder; a server running on it serves what
+they activate within ``follow_disk_seconds`` (2 s), without a restart.
 """
 
 from __future__ import annotations

@@ -35,7 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from chatbot.artifacts import faq_index_folder, models_registry
+from chatbot.artifacts import active_faq_path, faq_index_folder, models_registry
 from chatbot.bot import Bot
 from chatbot.store import Store
 from finetune import (
@@ -50,7 +50,7 @@ from finetune import (
     stratified_split,
     train,
 )
-from retrieval import FaqEntry, FaqError, FaqIndex, RowError, load_faq
+from retrieval import FaqEntry, FaqError, FaqIndex, RowError, faq_hash, load_faq
 from retrieval.atomic import atomic_directory
 from retrieval.faq import save_faq, validate_faq
 
@@ -94,7 +94,10 @@ class Console:
         self._job: Job | None = None
         self._job_lock = threading.Lock()
         self._faq_lock = threading.Lock()
+        self._model_lock = threading.RLock()
         self.max_upload_bytes = bot.settings.max_upload_mb * 2**20
+        self._faq_stamp = _stamp(self.settings.data_path / "faq" / "active.json")  # what this process serves
+        self._refused_version: str | None = None
 
     # -- FAQ ----------------------------------------------------------------------------------
     def apply_faq(self, path: str | Path) -> dict:
@@ -108,6 +111,7 @@ class Console:
             tmp = active.with_suffix(".json.tmp")
             save_faq(entries, tmp)
             tmp.replace(active)  # the FAQ served after a restart
+            self._faq_stamp = _stamp(active)
             previous = len(self.bot.faq)
             self.bot.swap_faq(index)
         return {
@@ -138,6 +142,7 @@ class Console:
         active = self.settings.data_path / "faq" / "active.json"
         save_faq(entries, active.with_suffix(".json.tmp"))
         active.with_suffix(".json.tmp").replace(active)
+        self._faq_stamp = _stamp(active)
         self.bot.swap_faq(index)
 
     def add_phrasing(self, faq_id: str, text: str) -> None:
@@ -472,9 +477,65 @@ class Console:
             device=self.settings.device,
             precision=self.settings.precision,
         )
-        self.bot.swap_classifier(classifier)
-        self.registry.activate(name)
-        self.bot.model_version = name
+        with self._model_lock:
+            self.bot.swap_classifier(classifier)
+            self.registry.activate(name)
+            self.bot.model_version = name
+
+    # -- changes made by another process --------------------------------------------------------
+    def sync_with_disk(self) -> list[str]:
+        """Serves what an admin command in another process (``python -m chatbot admin ...``)
+        changed on disk: the model version that ``current`` names, and the applied FAQ.
+        Loaded first, then swapped, like the console's own changes. Returns what it swapped."""
+        swapped = []
+        current = self.registry.current()
+        if current is not None and current.name not in (self.bot.model_version, self._refused_version):
+            with self._model_lock:
+                if current.name != self.bot.model_version:
+                    try:
+                        self.activate(current.name)
+                        swapped.append(f"model {current.name}")
+                    except Exception as exc:  # a damaged version: keep serving, do not retry it
+                        self._refused_version = current.name
+                        log.error("not serving model version %s written by another process: %s", current.name, exc)
+        active = self.settings.data_path / "faq" / "active.json"
+        if _stamp(active) != self._faq_stamp:
+            with self._faq_lock:
+                stamp = _stamp(active)
+                if stamp != self._faq_stamp:
+                    try:
+                        entries = load_faq(active_faq_path(self.settings))
+                        if faq_hash(entries) != faq_hash(self.bot.faq.entries):
+                            self.bot.swap_faq(self._index(entries))
+                            swapped.append(f"FAQ of {len(entries)} entries")
+                    except (FaqError, OSError) as exc:
+                        log.error("not serving the FAQ written by another process: %s", exc)
+                    self._faq_stamp = stamp
+        return swapped
+
+    def follow_disk(self, interval: float) -> threading.Event:
+        """Checks every ``interval`` seconds, in a daemon thread, for changes made by another
+        process. Set the returned event to stop."""
+        stop = threading.Event()
+
+        def loop() -> None:
+            while not stop.wait(interval):
+                try:
+                    for change in self.sync_with_disk():
+                        log.info("now serving the %s written by another process", change)
+                except Exception:  # never let the follower die: it is retried at the next tick
+                    log.exception("checking the data folder for changes failed")
+
+        threading.Thread(target=loop, name="follow-disk", daemon=True).start()
+        return stop
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
 
 
 def check_gate(new: dict, serving: dict, margin: float, min_support: int = 1) -> dict:

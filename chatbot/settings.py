@@ -82,6 +82,9 @@ class Settings:
     theme_distance: float = 0.5
     theme_days: int = 30  # unanswered turns of this many recent days are grouped into themes
     theme_max_turns: int = 2000  # at most this many of the most recent unanswered turns are clustered
+    # a running server checks this often (seconds) for a version or FAQ that an admin command in
+    # another process activated, and serves it without a restart; 0 = never
+    follow_disk_seconds: float = 2.0
 
     def __post_init__(self) -> None:
         problems = []
@@ -111,6 +114,8 @@ class Settings:
         for name in ("rate_limit_per_minute", "session_rate_limit_per_minute"):
             if getattr(self, name) < 0:
                 problems.append(f"{name}={getattr(self, name)!r} (0 turns the limit off)")
+        if self.follow_disk_seconds < 0:
+            problems.append(f"follow_disk_seconds={self.follow_disk_seconds!r} (seconds; 0 turns it off)")
         if not 0 < self.port < 65536:
             problems.append(f"port={self.port!r}")
         if self.precision not in ("auto", "float16", "float32"):

@@ -152,3 +152,49 @@ def test_kill_9_during_an_faq_swap_leaves_the_previous_faq(data_dir, default_bot
     settings = Settings.load(env={}, data_dir=str(data_dir))
     index = ensure_faq_index(settings, default_bot.faq.encoder, show_progress=False)
     assert len(index) == len(default_bot.faq) == 124
+
+
+def test_a_running_bot_serves_what_admin_commands_change(data_dir, tmp_path, capsys, request):
+    """`admin activate` and `admin faq-apply` run beside a live server: the server's follower
+    swaps in the version and the FAQ they wrote, without a restart; a damaged version written
+    that way is refused and the bot keeps answering."""
+    from chatbot import Bot, Settings
+    from chatbot.console import Console
+    from retrieval import load_faq
+    from retrieval.faq import FaqEntry, save_faq
+
+    bot = Bot.from_settings(Settings.load(data_dir=str(data_dir)), show_progress=False)
+    console = Console(bot, bot.store)
+    registry = Registry(data_dir / "models")
+    serving = bot.model_version
+    shutil.copytree(registry.path(serving), registry.root / "v-copy")  # as a retrain elsewhere leaves it
+    following = console.follow_disk(0.1)
+    request.addfinalizer(following.set)
+
+    def eventually(check, what: str) -> None:
+        deadline = time.monotonic() + 15
+        while not check():
+            assert time.monotonic() < deadline, f"the running bot did not pick up {what}"
+            time.sleep(0.1)
+
+    assert run_admin(capsys, "activate", "v-copy")[0] == 0
+    eventually(lambda: bot.model_version == "v-copy", "the activated version")
+    assert bot.reply(None, "where is my order?").route != "error"
+
+    entries = load_faq(PROJECT / "assets" / "faq.csv")
+    pickup = FaqEntry(
+        "pickup", "Can I collect my order at your Rotterdam warehouse?", "Yes, weekdays 9-17.", "shop", ()
+    )
+    save_faq([*entries, pickup], tmp_path / "faq.json")
+    assert bot.faq.search("can I collect my order in Rotterdam", k=1)[0].faq_id != "pickup"
+    assert run_admin(capsys, "faq-apply", str(tmp_path / "faq.json"))[0] == 0
+    eventually(lambda: len(bot.faq) == len(entries) + 1, "the applied FAQ")
+    assert bot.faq.search("can I collect my order in Rotterdam", k=1)[0].faq_id == "pickup"
+
+    damaged = registry.root / "v-damaged"
+    shutil.copytree(registry.path(serving), damaged)
+    (damaged / "head.safetensors").write_bytes(b"truncated")
+    registry.activate("v-damaged")  # what a broken copy would leave
+    time.sleep(0.5)
+    assert bot.model_version == "v-copy" and console.sync_with_disk() == []  # refused once, not retried
+    assert bot.reply(None, "where is my order?").route != "error"
