@@ -43,7 +43,9 @@ _EMAIL = re.compile(
 )
 _DIGIT_RUN = re.compile(r"[0-9]+(?:[ -][0-9]+)*")
 _DIGITS13 = re.compile(r"[0-9](?:[ -]?[0-9]){12}")
-_IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}[0-9]{2}(?: ?[A-Za-z0-9]){11,32}")
+# a lookahead, so that candidates may overlap: in "AB12 DE89 3704 ..." the one from "AB12"
+# fails the check and the IBAN from "DE89" must still be tried
+_IBAN = re.compile(r"(?<![A-Za-z0-9])(?=([A-Za-z]{2}[0-9]{2}(?: ?[A-Za-z0-9]){11,32}))")
 _DIGITS7 = re.compile(r"[0-9](?:[^0-9]{0,4}[0-9]){6}")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -169,16 +171,21 @@ def _cards(text: str):
 
 
 def _ibans(text: str):
-    """Spans of the longest mod-97-valid prefix of each IBAN-shaped candidate."""
+    """Spans of the longest mod-97-valid prefix of each IBAN-shaped candidate that starts
+    after the last one found."""
+    covered = 0
     for match in _IBAN.finditer(text):
-        candidate = match.group(0)
+        start, candidate = match.start(), match.group(1)
+        if start < covered:
+            continue
         ends = [i + 1 for i, c in enumerate(candidate) if c != " "]
         for end in reversed(ends):
             compact = candidate[:end].replace(" ", "")
             if len(compact) < 15:
                 break
             if len(compact) <= 34 and iban_valid(compact):
-                yield match.start(), match.start() + end
+                covered = start + end
+                yield start, covered
                 break
 
 
