@@ -181,6 +181,10 @@ class Bot:
         from chatbot.artifacts import ensure_classifier, ensure_faq_index
 
         settings = settings or Settings.load()
+        if settings.torch_threads:  # process-wide: one replica per core wants one thread each
+            import torch
+
+            torch.set_num_threads(settings.torch_threads)
         domain = Domain.load(settings.assets_dir)
         classifier = ensure_classifier(settings, progress, show_progress)
         encoder = Encoder(settings.model, device=settings.device, precision=settings.precision)

@@ -29,6 +29,7 @@ class Settings:
     faq_file: str | None = None  # the FAQ to serve; None = <assets_dir>/faq.csv
     device: str = "auto"  # auto (CUDA when present), cpu, cuda
     precision: str = "auto"  # inference weights: auto (float16 on CUDA, float32 on the CPU), float16, float32
+    torch_threads: int = 0  # CPU threads of a forward pass; 0 = all cores; 1 with one replica per core
 
     # routing thresholds
     intent_threshold: float | None = None  # None = the threshold calibrated at training time
@@ -114,6 +115,8 @@ class Settings:
         for name in ("rate_limit_per_minute", "session_rate_limit_per_minute"):
             if getattr(self, name) < 0:
                 problems.append(f"{name}={getattr(self, name)!r} (0 turns the limit off)")
+        if self.torch_threads < 0:
+            problems.append(f"torch_threads={self.torch_threads!r} (0 = torch's default)")
         if self.follow_disk_seconds < 0:
             problems.append(f"follow_disk_seconds={self.follow_disk_seconds!r} (seconds; 0 turns it off)")
         if not 0 < self.port < 65536:

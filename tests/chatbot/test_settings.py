@@ -26,7 +26,15 @@ def test_unknown_keys_are_errors(tmp_path):
         Settings.load(env={"CHATBOT_DATA_DRI": "x"})
 
 
-@pytest.mark.parametrize("env", [{"CHATBOT_PORT": "eighty"}, {"CHATBOT_FAQ_ANSWER_THRESHOLD": "3"}])
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"CHATBOT_PORT": "eighty"},
+        {"CHATBOT_FAQ_ANSWER_THRESHOLD": "3"},
+        {"CHATBOT_TORCH_THREADS": "-1"},
+        {"CHATBOT_FOLLOW_DISK_SECONDS": "-2"},
+    ],
+)
 def test_bad_values_are_errors(env):
     with pytest.raises(SettingsError):
         Settings.load(env=env)
