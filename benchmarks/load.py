@@ -2,6 +2,7 @@
 
     python benchmarks/load.py [--concurrency 1,8,32,64] [--seconds 20] [--requests N]
                               [--target api|gradio] [--data-dir data] [--url http://...]
+                              [--replicas N]
 
 Starts ``python app.py`` on a free localhost port with the cached default model in
 ``--data-dir`` (or uses ``--url``), then for each concurrency level runs that many clients,
@@ -9,6 +10,11 @@ each its own conversation, sending turns back to back: for ``--seconds``, or unt
 ``--requests`` turns in total. ``--target api`` posts to ``/api/chat``; ``--target gradio``
 calls the public Gradio endpoint through ``gradio_client``. Also reports the time from
 launching ``app.py`` to its first answer. Prints a table, then one JSON object as the last line.
+
+``--replicas N`` starts N copies of ``app.py`` on the same data folder, each with
+``CHATBOT_TORCH_THREADS`` = cores / N, and keeps each client on one replica, as a load balancer
+hashing the session id would (docs/scaling.md): one Python process runs its request threads
+one at a time under the GIL, N processes do not.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ sys.path.insert(0, str(PROJECT))
 from benchmarks.latency import percentile, turns  # noqa: E402
 
 
-def start_app(data_dir: str) -> tuple[subprocess.Popen, str, float]:
+def start_app(data_dir: str, torch_threads: int = 0) -> tuple[subprocess.Popen, str, float]:
     """Launches app.py; returns the process, its URL and the seconds to the first answer."""
     import httpx
 
@@ -47,6 +53,7 @@ def start_app(data_dir: str) -> tuple[subprocess.Popen, str, float]:
         # capacity, not abuse: every client comes from 127.0.0.1, so the per-address limit is off
         "CHATBOT_RATE_LIMIT_PER_MINUTE": "0",
         "CHATBOT_SESSION_RATE_LIMIT_PER_MINUTE": "0",
+        "CHATBOT_TORCH_THREADS": str(torch_threads),
     }
     started = time.perf_counter()
     process = subprocess.Popen(
@@ -78,7 +85,13 @@ def resident_mb(process: subprocess.Popen | None) -> float | None:
     return None
 
 
-def run_level(url: str, clients: int, seconds: float, requests: int | None, target: str) -> dict:
+def total_resident_mb(processes: list[subprocess.Popen]) -> float | None:
+    sizes = [resident_mb(p) for p in processes]
+    return round(sum(sizes), 1) if sizes and None not in sizes else None
+
+
+def run_level(urls: list[str], clients: int, seconds: float, requests: int | None, target: str) -> dict:
+    """``clients`` conversations sending turns back to back; client n stays on ``urls[n % len(urls)]``."""
     messages = turns(5000, seed=clients)
     latencies: list[float] = []
     errors: list[str] = []
@@ -87,6 +100,7 @@ def run_level(url: str, clients: int, seconds: float, requests: int | None, targ
     counter = iter(range(10**9))
 
     def client(number: int) -> None:
+        url = urls[number % len(urls)]
         if target == "gradio":
             from gradio_client import Client
 
@@ -151,20 +165,28 @@ def main() -> None:
     parser.add_argument("--target", choices=["api", "gradio"], default="api")
     parser.add_argument("--data-dir", default=str(PROJECT / "data"))
     parser.add_argument("--url", default=None, help="an already running server instead of starting app.py")
+    parser.add_argument("--replicas", type=int, default=1, help="copies of app.py, each client sticking to one")
     args = parser.parse_args()
 
-    process, startup = None, None
-    url = args.url
-    if url is None:
-        process, url, startup = start_app(args.data_dir)
-    rss = {}
+    processes, startup = [], None
+    urls = [args.url] if args.url else []
     try:
-        rss["after_start_mb"] = resident_mb(process)
-        run_level(url, 4, 3.0, None, args.target)  # warm-up
-        levels = [run_level(url, int(c), args.seconds, args.requests, args.target) for c in args.concurrency.split(",")]
-        rss["after_load_mb"] = resident_mb(process)
+        threads = 0 if args.replicas == 1 else max(1, (os.cpu_count() or 1) // args.replicas)
+        for _ in range(0 if args.url else args.replicas):
+            process, url, seconds = start_app(args.data_dir, threads)
+            processes.append(process)
+            urls.append(url)
+            startup = seconds if startup is None else startup
+        rss = {"after_start_mb": total_resident_mb(processes)}
+        run_level(urls, 4 * len(urls), 3.0, None, args.target)  # warm-up
+        levels = [
+            run_level(urls, int(c), args.seconds, args.requests, args.target) for c in args.concurrency.split(",")
+        ]
+        rss["after_load_mb"] = total_resident_mb(processes)
+        if len(processes) > 1:
+            rss["per_replica_after_load_mb"] = [resident_mb(p) for p in processes]
     finally:
-        if process is not None:
+        for process in processes:
             process.terminate()
             process.wait(timeout=30)
 
@@ -179,7 +201,8 @@ def main() -> None:
         )
     if rss.get("after_start_mb") is not None:
         print(
-            f"resident memory: {rss['after_start_mb']} MB after start-up, {rss.get('after_load_mb')} MB after the load"
+            f"resident memory{' of all replicas' if len(urls) > 1 else ''}: {rss['after_start_mb']} MB after"
+            f" start-up, {rss.get('after_load_mb')} MB after the load"
         )
     import torch
 
@@ -188,6 +211,7 @@ def main() -> None:
         "target": args.target,
         "cores": os.cpu_count(),
         "device": "cuda" if torch.cuda.is_available() else "cpu",
+        "replicas": len(urls),
         "startup_to_first_answer_s": None if startup is None else round(startup, 2),
         "resident_memory": rss,
         "levels": levels,
