@@ -397,8 +397,14 @@ class Console:
                 outcome = f"{name} is serving" + (" (forced past the gate)" if not gate["passed"] else "")
             else:
                 outcome = f"{name} kept as a candidate: {gate['reason']}"
+            pruned = self.registry.prune(self.settings.keep_versions, protect={name})
+            if pruned:
+                log.info(
+                    "deleted the oldest model versions (keep_versions=%d): %s", self.settings.keep_versions, pruned
+                )
             job.result = {
                 "version": name,
+                "pruned_versions": pruned,
                 "activated": gate["passed"] or force,
                 "gate": gate,
                 "report": saved["report"],

@@ -76,6 +76,7 @@ class Settings:
     timezone: str = "UTC"  # IANA time zone of business_hours, e.g. Europe/Amsterdam
 
     # -- continual learning (issue 4) --
+    keep_versions: int = 20  # after a retrain, older model versions beyond the newest 20 are deleted (never the serving one); 0 = keep all
     warm_start: bool = True  # retrain from the serving version (new intents extend its head, earlier examples are replayed); false = from scratch
     # the gate judges an intent on its own only with this many held-out examples (overall accuracy always)
     gate_min_support: int = 5
@@ -115,6 +116,8 @@ class Settings:
         for name in ("rate_limit_per_minute", "session_rate_limit_per_minute"):
             if getattr(self, name) < 0:
                 problems.append(f"{name}={getattr(self, name)!r} (0 turns the limit off)")
+        if self.keep_versions < 0:
+            problems.append(f"keep_versions={self.keep_versions!r} (0 keeps every version)")
         if self.torch_threads < 0:
             problems.append(f"torch_threads={self.torch_threads!r} (0 = torch's default)")
         if self.follow_disk_seconds < 0:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 CURRENT_FILE = "current"
@@ -58,6 +60,22 @@ class Registry:
             os.fsync(f.fileno())
         os.replace(tmp, self.root / CURRENT_FILE)
         return path
+
+    def prune(self, keep: int, protect: Iterable[str] = ()) -> list[str]:
+        """Deletes the oldest versions beyond the newest ``keep`` (0 keeps all), never the
+        serving one nor those in ``protect``. Each is renamed to a hidden name first, so a crash
+        while deleting never leaves a half version in the list. Returns the deleted names."""
+        if keep <= 0:
+            return []
+        current = self.current()
+        spared = {*protect, *([current.name] if current is not None else [])}
+        versions = self.versions()
+        doomed = [name for name in versions[: max(0, len(versions) - keep)] if name not in spared]
+        for name in doomed:
+            hidden = self.root / f".pruned-{name}-{os.getpid()}"
+            os.replace(self.root / name, hidden)
+            shutil.rmtree(hidden, ignore_errors=True)
+        return doomed
 
     def describe(self) -> list[dict]:
         current = self.current()

@@ -171,6 +171,7 @@ def test_retraining_runs_in_the_background_evaluates_and_swaps(console, operator
     job.wait(timeout=600)
     assert job.status == "done", job.message
     assert job.result["activated"] and operator_bot.classifier is not serving_classifier
+    assert job.result["pruned_versions"] == []  # 2 versions, 20 kept
     assert operator_bot.model_version == job.result["version"] != serving_version
     assert console.registry.current().name == job.result["version"]
     report = console.report(job.result["version"])
