@@ -341,6 +341,7 @@ def build_server(bot: Bot, console: Console | None = None, auth: AdminAuth | Non
             "faq_entries": len(bot.faq),
             "device": str(bot.classifier.encoder.device),
             "precision": str(bot.classifier.encoder.dtype).removeprefix("torch."),
+            "runtime": "onnx" if bot.classifier.encoder.onnx_session is not None else "torch",
         }
 
     if console is not None:

@@ -15,10 +15,39 @@ from pathlib import Path
 
 from chatbot.settings import Settings
 from finetune import IntentClassifier, ModelMismatchError, Registry, TrainingArgs, load_examples, train
-from retrieval import Encoder, FaqIndex, IndexMismatchError, faq_hash, load_faq
+from retrieval import Encoder, FaqIndex, IndexMismatchError, faq_hash, load_faq, prune_exports
 
 log = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]
+KEEP_EXPORTS = 3  # ONNX exports kept per role: the serving one and the last two it replaced (rollback)
+
+
+def use_runtime(encoder: Encoder, settings: Settings, role: str) -> str:
+    """Puts ``encoder`` on the configured inference runtime; returns the one it ended on.
+
+    ``auto`` and ``onnx`` export the network to ``<data_dir>/onnx/<role>/`` once per weights
+    (about 7 s for MiniLM) and serve it with ONNX Runtime where that applies (CPU, float32)."""
+    if settings.runtime == "torch":
+        return "torch"
+    cache = settings.data_path / "onnx" / role
+    if encoder.use_onnx(cache, threads=settings.torch_threads or None):
+        prune_exports(cache, KEEP_EXPORTS)
+        return "onnx"
+    if settings.runtime == "onnx":
+        log.warning(
+            "runtime=onnx does not apply to %s on %s in %s: serving with torch", role, encoder.device, encoder.dtype
+        )
+    return "torch"
+
+
+def load_classifier(settings: Settings, path: Path) -> IntentClassifier:
+    """A registered version, loaded for serving as the settings say (base model, device,
+    precision, runtime). Raises ``ModelMismatchError`` for one that cannot serve."""
+    classifier = IntentClassifier.load(
+        path, base_model=settings.model, device=settings.device, precision=settings.precision
+    )
+    use_runtime(classifier.encoder, settings, "classifier")
+    return classifier
 
 
 def models_registry(settings: Settings) -> Registry:
@@ -46,21 +75,14 @@ def ensure_classifier(
     current = registry.current()
     if current is not None:
         try:
-            return IntentClassifier.load(
-                current, base_model=settings.model, device=settings.device, precision=settings.precision
-            )
+            return load_classifier(settings, current)
         except ModelMismatchError as exc:
             log.error("the serving version %s cannot be used: %s", current.name, exc)
         for name in reversed(registry.versions()):
             if name == current.name:
                 continue
             try:
-                classifier = IntentClassifier.load(
-                    registry.root / name,
-                    base_model=settings.model,
-                    device=settings.device,
-                    precision=settings.precision,
-                )
+                classifier = load_classifier(settings, registry.root / name)
             except ModelMismatchError as exc:
                 log.info("version %s cannot be used either: %s", name, exc)
                 continue
@@ -69,7 +91,7 @@ def ensure_classifier(
             return classifier
     log.info("no trained model for this base model yet: training the default bot from %s", settings.assets_dir)
     path = train_default_model(settings, progress, show_progress)
-    return IntentClassifier.load(path, base_model=settings.model, device=settings.device, precision=settings.precision)
+    return load_classifier(settings, path)
 
 
 def active_faq_path(settings: Settings) -> Path:

@@ -178,7 +178,7 @@ class Bot:
     @classmethod
     def from_settings(cls, settings: Settings | None = None, progress=None, show_progress: bool = True) -> Bot:
         """Loads the serving model and FAQ (training and indexing them on first start)."""
-        from chatbot.artifacts import ensure_classifier, ensure_faq_index
+        from chatbot.artifacts import ensure_classifier, ensure_faq_index, use_runtime
 
         settings = settings or Settings.load()
         if settings.torch_threads:  # process-wide: one replica per core wants one thread each
@@ -188,6 +188,7 @@ class Bot:
         domain = Domain.load(settings.assets_dir)
         classifier = ensure_classifier(settings, progress, show_progress)
         encoder = Encoder(settings.model, device=settings.device, precision=settings.precision)
+        use_runtime(encoder, settings, "embedder")  # before indexing: a first index build runs on it too
         faq = ensure_faq_index(settings, encoder, show_progress)
         redactor = Redactor(extra_patterns=domain.redact_patterns)  # PII and operator patterns, before storage
         store = Store(settings.data_path / "chatbot.db", redact=redactor.redact)

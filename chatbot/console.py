@@ -35,7 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from chatbot.artifacts import active_faq_path, faq_index_folder, models_registry
+from chatbot.artifacts import active_faq_path, faq_index_folder, load_classifier, models_registry
 from chatbot.bot import Bot
 from chatbot.store import Store
 from finetune import (
@@ -477,12 +477,7 @@ class Console:
 
     def activate(self, name: str) -> None:
         """Serves version ``name`` (a rollback when it is older): loaded first, then swapped."""
-        classifier = IntentClassifier.load(
-            self.registry.path(name),
-            base_model=self.settings.model,
-            device=self.settings.device,
-            precision=self.settings.precision,
-        )
+        classifier = load_classifier(self.settings, self.registry.path(name))
         with self._model_lock:
             self.bot.swap_classifier(classifier)
             self.registry.activate(name)

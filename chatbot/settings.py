@@ -30,6 +30,7 @@ class Settings:
     device: str = "auto"  # auto (CUDA when present), cpu, cuda
     precision: str = "auto"  # inference weights: auto (float16 on CUDA, float32 on the CPU), float16, float32
     torch_threads: int = 0  # CPU threads of a forward pass; 0 = all cores; 1 with one replica per core
+    runtime: str = "auto"  # inference: auto (ONNX Runtime on the CPU in float32, else torch), onnx, torch
 
     # routing thresholds
     intent_threshold: float | None = None  # None = the threshold calibrated at training time
@@ -126,6 +127,8 @@ class Settings:
             problems.append(f"port={self.port!r}")
         if self.precision not in ("auto", "float16", "float32"):
             problems.append(f"precision={self.precision!r} (auto, float16 or float32)")
+        if self.runtime not in ("auto", "onnx", "torch"):
+            problems.append(f"runtime={self.runtime!r} (auto, onnx or torch)")
         if problems:
             raise SettingsError("invalid settings: " + "; ".join(problems))
 

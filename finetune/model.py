@@ -138,8 +138,8 @@ class IntentClassifier(torch.nn.Module):
         with torch.inference_mode():
             for start in range(0, len(texts), batch_size):
                 index = order[start : start + batch_size]
-                pooled = self.encoder.embed(self.encoder.tokenize([texts[i] or " " for i in index]), normalize=False)
-                logits = self.head(pooled).float()
+                pooled = self.encoder.embed_texts([texts[i] or " " for i in index], normalize=False)
+                logits = self.head(pooled.to(self.head.weight.dtype)).float()
                 probabilities[index] = torch.softmax(logits, dim=-1).cpu().numpy()
                 if self.support is not None:
                     unit = torch.nn.functional.normalize(pooled.float(), dim=-1)

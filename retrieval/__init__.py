@@ -1,6 +1,6 @@
 """Semantic + lexical FAQ retrieval: an encoder, FAQ files, and a hybrid FAISS/BM25 index."""
 
-from retrieval.encoder import Encoder, default_model_path, pick_device
+from retrieval.encoder import Encoder, default_model_path, pick_device, prune_exports
 from retrieval.faq import (
     DEFAULT_MAX_BYTES,
     FaqEntry,
@@ -30,4 +30,5 @@ __all__ = [
     "load_faq",
     "pick_device",
     "preview_faq",
+    "prune_exports",
 ]

@@ -4,12 +4,21 @@ The encoder is a thin layer over ``sentence_transformers.SentenceTransformer`` s
 folder it understands works by configuration alone: a sentence-transformers folder keeps its
 own pooling (mean for MiniLM, CLS for bge) and any Dense layers; a plain transformers folder
 (bert-base-chinese) gets mean pooling. It never downloads: a missing folder is an error.
+
+Serving on the CPU can run the same network through ONNX Runtime (:meth:`Encoder.use_onnx`):
+the weights are exported once to a cache folder keyed by their hash; answers are the same to
+about 1e-6 and one text is about 3x faster, because the whole pass is native code that does
+not hold Python's lock. Training always runs in torch.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
+import shutil
+import tempfile
+import warnings
 from functools import cached_property
 from pathlib import Path
 
@@ -17,6 +26,7 @@ import numpy as np
 import torch
 
 DEFAULT_BATCH_SIZE = 64
+log = logging.getLogger(__name__)
 
 
 def default_model_path() -> Path:
@@ -94,12 +104,14 @@ class Encoder:
         self.model.max_seq_length = min(self.model.max_seq_length or max_length, max_length)
         self.model.eval()
         self.dtype = torch.float32
+        self.onnx_session = None  # an onnxruntime.InferenceSession once use_onnx() succeeded
         self.set_precision(precision)
 
     def set_precision(self, precision: str | None) -> Encoder:
         """Casts the weights for inference (see ``pick_dtype``)."""
         self.dtype = pick_dtype(precision, self.device)
         self.model.to(self.dtype)
+        self.onnx_session = None  # exported from other weights
         return self
 
     @property
@@ -122,6 +134,99 @@ class Encoder:
     @transformer.setter
     def transformer(self, module: torch.nn.Module) -> None:
         self.model[0].model = module
+        self.onnx_session = None  # exported from the old module
+
+    def use_onnx(self, cache_dir: str | os.PathLike, threads: int | None = None) -> bool:
+        """Runs inference (:meth:`embed_texts`, :meth:`encode`) through ONNX Runtime from now on.
+
+        The network (transformer, pooling, dense layers; not the final normalisation) is
+        exported to ``cache_dir/<hash of the weights>/model.onnx`` the first time, atomically,
+        and reused after that. Only for float32 on the CPU; returns False, and keeps torch,
+        where it does not apply or the export fails (a model torch.export cannot trace)."""
+        if self.device != "cpu" or self.dtype != torch.float32:
+            return False
+        try:
+            import onnxruntime
+        except ImportError:
+            log.warning("onnxruntime is not installed: serving with torch")
+            return False
+        path = Path(cache_dir) / self.weights_hash() / "model.onnx"
+        try:
+            if not path.is_file():
+                self._export_onnx(path)
+            os.utime(path.parent)  # most recently used, for prune_exports
+            options = onnxruntime.SessionOptions()
+            options.intra_op_num_threads = threads or torch.get_num_threads()
+            options.inter_op_num_threads = 1
+            # spinning threads would take the cores from the request threads between passes
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # an architecture the exporter cannot handle: torch still serves
+            log.warning("ONNX export of %s failed, serving with torch: %s", self.name, exc)
+            return False
+        self.onnx_session = session
+        return True
+
+    def weights_hash(self) -> str:
+        """A hash of everything the exported network depends on: weights, modules, versions."""
+        digest = hashlib.blake2b(digest_size=16)
+        digest.update(f"{torch.__version__}|{self.model.max_seq_length}|".encode())
+        for module in self._exported_modules():
+            digest.update(type(module).__name__.encode())
+            for name, tensor in module.state_dict().items():
+                digest.update(name.encode())
+                digest.update(tensor.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
+        return digest.hexdigest()
+
+    def _exported_modules(self) -> list[torch.nn.Module]:
+        return [module for module in self.model if type(module).__name__ != "Normalize"]
+
+    def _export_onnx(self, path: Path) -> None:
+        modules = self._exported_modules()
+        sample = self.tokenize(["an example sentence", "and a longer one to pad the first"])
+        names = [name for name, value in sample.items() if isinstance(value, torch.Tensor)]
+        constants = {name: value for name, value in sample.items() if name not in names}  # e.g. modality
+
+        class Network(torch.nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.layers = torch.nn.ModuleList(modules)
+
+            def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+                features = {**constants, **dict(zip(names, inputs))}
+                for layer in self.layers:
+                    features = layer(features)
+                return features["sentence_embedding"]
+
+        batch, tokens = torch.export.Dim("batch"), torch.export.Dim("tokens")
+        shapes = (tuple({0: batch, 1: tokens} for _ in names),)  # one entry: the *inputs tuple
+        path.parent.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=path.parent.parent, prefix=".export-"))
+        quiet = logging.getLogger("torch.onnx")
+        level = quiet.level
+        try:
+            quiet.setLevel(logging.ERROR)
+            with warnings.catch_warnings(), torch.no_grad():
+                warnings.simplefilter("ignore")
+                torch.onnx.export(
+                    Network().eval(),
+                    tuple(sample[name] for name in names),
+                    str(staging / path.name),
+                    input_names=names,
+                    output_names=["sentence_embedding"],
+                    dynamic_shapes=shapes,
+                    dynamo=True,
+                    external_data=False,
+                    verbose=False,
+                )
+            try:
+                os.rename(staging, path.parent)  # atomic: a half-written export is never used
+            except OSError:  # another process exported the same weights meanwhile
+                if not path.is_file():
+                    raise
+        finally:
+            quiet.setLevel(level)
+            shutil.rmtree(staging, ignore_errors=True)
 
     def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
         features = self.model.preprocess(texts)
@@ -138,6 +243,17 @@ class Encoder:
         embeddings = features["sentence_embedding"]
         return torch.nn.functional.normalize(embeddings, dim=-1) if normalize else embeddings
 
+    def embed_texts(self, texts: list[str], normalize: bool = True) -> torch.Tensor:
+        """Inference on raw texts, one batch: ONNX Runtime after :meth:`use_onnx`, else torch."""
+        features = self.tokenize(texts)
+        session = self.onnx_session
+        if session is None:
+            with torch.inference_mode():
+                return self.embed(features, normalize)
+        inputs = {i.name: features[i.name].numpy() for i in session.get_inputs()}
+        embeddings = torch.from_numpy(session.run(None, inputs)[0])
+        return torch.nn.functional.normalize(embeddings, dim=-1) if normalize else embeddings
+
     def encode(self, texts: list[str], show_progress: bool = False, normalize: bool = True) -> np.ndarray:
         """Embeds ``texts`` in length-sorted batches; returns an (n, dimension) float32 array."""
         if not texts:
@@ -149,11 +265,9 @@ class Encoder:
             from tqdm.auto import tqdm
 
             batches = tqdm(batches, desc="Embedding", unit="batch")
-        with torch.inference_mode():
-            for start in batches:
-                index = order[start : start + self.batch_size]
-                features = self.tokenize([texts[i] for i in index])
-                out[index] = self.embed(features, normalize).float().cpu().numpy()
+        for start in batches:
+            index = order[start : start + self.batch_size]
+            out[index] = self.embed_texts([texts[i] for i in index], normalize).float().cpu().numpy()
         return out
 
     def describe(self) -> dict:
@@ -163,3 +277,13 @@ class Encoder:
             "fingerprint": self.fingerprint,
             "dimension": self.dimension,
         }
+
+
+def prune_exports(cache_dir: str | os.PathLike, keep: int) -> list[str]:
+    """Deletes all but the ``keep`` most recently used exports in ``cache_dir`` (91 MB each
+    for MiniLM); a session already loaded from a deleted file keeps working."""
+    entries = [p for p in Path(cache_dir).iterdir() if p.is_dir() and not p.name.startswith(".")]
+    entries.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in entries[keep:]:
+        shutil.rmtree(old, ignore_errors=True)
+    return [p.name for p in entries[keep:]]

@@ -77,3 +77,4 @@ def test_healthz(server):
 
     health = httpx.get(server + "healthz", timeout=30).json()
     assert health["status"] == "ok" and health["intents"] >= 25 and health["faq_entries"] >= 80
+    assert health["runtime"] == "onnx"  # runtime=auto on the CPU in float32

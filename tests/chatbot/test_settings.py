@@ -33,6 +33,7 @@ def test_unknown_keys_are_errors(tmp_path):
         {"CHATBOT_FAQ_ANSWER_THRESHOLD": "3"},
         {"CHATBOT_TORCH_THREADS": "-1"},
         {"CHATBOT_FOLLOW_DISK_SECONDS": "-2"},
+        {"CHATBOT_RUNTIME": "tensorrt"},
     ],
 )
 def test_bad_values_are_errors(env):
@@ -57,3 +58,11 @@ def test_default_domain():
     assert len(domain.intents) >= 25
     assert domain.extract("order A-12345 and B-99999") == {"order_id": "A-12345"}
     assert "{" not in domain.render("greet")
+
+
+def test_runtime_torch_exports_nothing(encoder, tmp_path):
+    from chatbot.artifacts import use_runtime
+
+    settings = Settings.load(env={"CHATBOT_RUNTIME": "torch"}, data_dir=str(tmp_path))
+    assert use_runtime(encoder, settings, "embedder") == "torch"
+    assert encoder.onnx_session is None and not (tmp_path / "onnx").exists()

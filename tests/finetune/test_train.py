@@ -172,3 +172,17 @@ def test_half_precision_serving_gives_the_same_answers(tiny):
     assert (half_probabilities.argmax(1) == full_probabilities.argmax(1)).all()
     np.testing.assert_allclose(half_probabilities, full_probabilities, atol=0.01)
     np.testing.assert_allclose(half_similarities, full_similarities, atol=0.01)
+
+
+def test_onnx_runtime_serving_gives_the_same_answers(tiny, tmp_path):
+    """What ``runtime=auto`` serves on the CPU: the merged network exported to ONNX Runtime."""
+    classifier, out = tiny
+    texts = [e.text for e in EXAMPLES] + ["something else entirely", "où est ma commande ?"]
+    served = IntentClassifier.load(out, device="cpu")
+    assert served.encoder.use_onnx(tmp_path / "onnx")
+    torch_probabilities, torch_similarities = classifier.scores(texts)
+    onnx_probabilities, onnx_similarities = served.scores(texts)
+    assert (onnx_probabilities.argmax(1) == torch_probabilities.argmax(1)).all()
+    np.testing.assert_allclose(onnx_probabilities, torch_probabilities, atol=1e-4)
+    np.testing.assert_allclose(onnx_similarities, torch_similarities, atol=1e-4)
+    assert served.predict(["where is my order"])[0].intent == classifier.predict(["where is my order"])[0].intent
