@@ -30,7 +30,7 @@ def use_runtime(encoder: Encoder, settings: Settings, role: str) -> str:
     if settings.runtime == "torch":
         return "torch"
     cache = settings.data_path / "onnx" / role
-    if encoder.use_onnx(cache, threads=settings.torch_threads or None):
+    if encoder.use_onnx(cache, threads=1):  # one thread a pass; the bot runs a pass per core at once
         prune_exports(cache, KEEP_EXPORTS)
         return "onnx"
     if settings.runtime == "onnx":

@@ -10,6 +10,8 @@ that callers in many threads are served together:
 - callers that arrive while a batch runs wait, and the first of them then runs all of them
   (up to ``max_items``) as the next batch. The wait is bounded by the batch in front.
 
+With ``lanes`` above 1, that many batches may run at the same time (ONNX Runtime on the CPU:
+one single-threaded pass per core beats one pass spread over all cores, for short texts).
 There is no background thread: the callers take turns leading. Limits: results must come
 back in the order of the inputs, one per input; an exception in the batch function is raised
 in every caller of that batch.
@@ -44,7 +46,9 @@ class Batcher(Generic[T, R]):
         max_items: the largest batch (calls are never split: one larger call runs alone).
         owner: what ``fn`` belongs to, so a caller can tell a stale batcher after a model swap.
         device_lock: held while ``fn`` runs; batchers sharing one never run at the same time
-            (on a small CPU two forward passes at once only slow each other down).
+            (on a small CPU two multi-threaded forward passes at once only slow each other
+            down). A ``threading.Semaphore(n)`` lets n passes run together.
+        lanes: batches of this batcher that may run at once (each by its own leader).
     """
 
     def __init__(
@@ -52,15 +56,17 @@ class Batcher(Generic[T, R]):
         fn: Callable[[list[T]], Sequence[R]],
         max_items: int = 64,
         owner: object = None,
-        device_lock: threading.Lock | None = None,
+        device_lock: threading.Lock | threading.Semaphore | None = None,
+        lanes: int = 1,
     ) -> None:
         self.fn = fn
         self.max_items = max_items
         self.owner = owner
         self.device_lock = device_lock
+        self.lanes = max(1, lanes)
         self._lock = threading.Lock()
         self._waiting: list[_Call] = []
-        self._running = False
+        self._running = 0  # batches running now, at most ``lanes``
         self.batches = 0  # forward passes run (with ``calls``: the mean batch size, for benchmarks)
         self.calls = 0
 
@@ -68,11 +74,12 @@ class Batcher(Generic[T, R]):
         call = _Call(items)
         with self._lock:
             self.calls += 1
-            if self._running:
+            if self._running >= self.lanes:
                 self._waiting.append(call)
                 lead = False
             else:
-                self._running = lead = True
+                self._running += 1
+                lead = True
         if not lead:
             call.done.wait()
             if not call.lead:
@@ -99,7 +106,7 @@ class Batcher(Generic[T, R]):
                     successor.lead = True
                     successor.done.set()
                 else:
-                    self._running = False
+                    self._running -= 1
 
     def _run(self, batch: list[_Call]) -> None:
         flat = [item for call in batch for item in call.items]

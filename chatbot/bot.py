@@ -33,6 +33,7 @@ once, so a turn in flight is answered wholly by the old or the new one.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import uuid
@@ -54,6 +55,8 @@ from finetune import IntentClassifier, Prediction
 from retrieval import Encoder, FaqHit, FaqIndex
 
 HANDOFF_SUGGESTION = "Talk to a person"
+HISTORY_LINES = 200  # lines a session keeps in memory (the handoff transcript); the store keeps every turn
+ONNX_BATCH = 4  # texts per ONNX Runtime pass under load: as fast per text as 1, fewer calls than 1
 SMALL_TALK = ("affirm", "deny", "greet", "goodbye", "thanks", "bot_challenge")
 OFFERS_PERSON = ("complaint",)  # intents whose answer itself asks "shall I connect you with a colleague?"
 FRUSTRATION_COOLDOWN = 3  # customer turns after a declined offer before frustration offers a person again
@@ -105,6 +108,12 @@ class Session:
     handoff_reason: str | None = None  # why a person was offered (for the handoff queue), if the bot offered one
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    def remember(self, customer: str, bot: str) -> None:
+        """Adds an exchange to the history, keeping the last ``HISTORY_LINES`` lines: a
+        conversation of thousands of turns must not grow memory or each handoff's transcript."""
+        self.history += [("user", customer), ("bot", bot)]
+        del self.history[:-HISTORY_LINES]
+
 
 class Bot:
     def __init__(
@@ -139,15 +148,15 @@ class Bot:
         self._sessions_lock = threading.Lock()
         self._classify_batcher: Batcher | None = None
         self._embed_batcher: Batcher | None = None
-        self._device_lock = threading.Lock()  # one forward pass at a time, classifier or FAQ embedding
+        self._device_lock = threading.Lock()  # torch: one forward pass at a time, classifier or FAQ embedding
+        self._lanes = settings.torch_threads or len(os.sched_getaffinity(0))
+        self._onnx_passes = threading.Semaphore(self._lanes)  # ONNX Runtime: one single-threaded pass per core
 
     # -- the models, batched across concurrent turns ------------------------------------------
     def _classify(self, texts: list[str]) -> list[Prediction]:
         classifier, batcher = self.classifier, self._classify_batcher
         if batcher is None or batcher.owner is not classifier:  # first turn, or a swapped model
-            batcher = self._classify_batcher = Batcher(
-                classifier.predict, owner=classifier, device_lock=self._device_lock
-            )
+            batcher = self._classify_batcher = self._batcher(classifier.predict, classifier.encoder, classifier)
         return batcher(texts)
 
     def _search(self, message: str, k: int) -> list[FaqHit]:
@@ -156,10 +165,16 @@ class Bot:
             return []
         batcher = self._embed_batcher
         if batcher is None or batcher.owner is not faq.encoder:
-            batcher = self._embed_batcher = Batcher(
-                faq.encoder.encode, owner=faq.encoder, device_lock=self._device_lock
-            )
+            batcher = self._embed_batcher = self._batcher(faq.encoder.encode, faq.encoder, faq.encoder)
         return faq.search_embedded(message, batcher([message])[0], k)
+
+    def _batcher(self, fn: Callable, encoder: Encoder, owner: object) -> Batcher:
+        """torch: one multi-threaded pass at a time over everything waiting. ONNX Runtime: small
+        single-threaded passes, one per core at once (short texts: padding a big batch to its
+        longest text costs more than it saves; see README's Performance)."""
+        if encoder.onnx_session is not None:
+            return Batcher(fn, max_items=ONNX_BATCH, owner=owner, device_lock=self._onnx_passes, lanes=self._lanes)
+        return Batcher(fn, owner=owner, device_lock=self._device_lock)
 
     def _check(self, classifier: IntentClassifier) -> None:
         missing = sorted(set(classifier.labels) - set(self.domain.intents))
@@ -228,7 +243,7 @@ class Bot:
                 reply = self._route(session, message, trace)
                 self._offer_person(session, reply, trace)
             session.turns += 1
-            session.history += [("user", message), ("bot", reply.text)]
+            session.remember(message, reply.text)
             session.fallbacks = session.fallbacks + 1 if reply.route == "fallback" else 0
             trace.update(intent=reply.intent, confidence=round(reply.confidence, 4), route=reply.route)
             trace["ms"]["total"] = round(1000 * (time.perf_counter() - started), 2)
@@ -246,7 +261,7 @@ class Bot:
             intents = [turn for turn in session.history if turn[0] == "user"]
             reply = self._handoff(session, self.domain.intents.get("human_handoff"), None)
             reply.trace = {"route": "handoff", "reason": reason, "ms": {}, **reply.trace}
-            session.history += [("user", "(asked for a person)"), ("bot", reply.text)]
+            session.remember("(asked for a person)", reply.text)
             self._log(session, "(asked for a person)", reply, reason=reason if intents else reason + " (no messages)")
         return reply
 

@@ -37,6 +37,7 @@ from chatbot.entities import glued_to_identifier
 
 LABELS = ("EMAIL", "IBAN", "CARD", "PHONE")  # built-in placeholders, by precedence when findings overlap
 DEFAULT_REGIONS = ("NL", "BE", "DE", "FR", "GB", "US")
+CACHED_TEXTS = 4096  # recent texts and their redactions (a few MB at most)
 
 _EMAIL = re.compile(
     r"(?<![\w.!#$%&'*+/=?^`{|}~-])[\w.!#$%&'*+/=?^`{|}~-]+@(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W_](?:[\w-]*[^\W_])?"
@@ -93,6 +94,7 @@ class Redactor:
             except (TypeError, re.error) as exc:
                 raise ValueError(f"redaction pattern {name!r} is not a valid regular expression: {exc}") from None
             self.extra.append((f"[{str(name).upper()}]", compiled))
+        self._cached = lru_cache(maxsize=CACHED_TEXTS)(self._redact)
         self.regions = tuple(str(r).upper() for r in regions)
         unknown = [r for r in self.regions if r not in phonenumbers.SUPPORTED_REGIONS]
         if unknown:
@@ -124,7 +126,11 @@ class Redactor:
         return [(start, end, placeholder) for start, end, _, placeholder in merged]
 
     def redact(self, text: str) -> str:
-        """``text`` with every finding replaced by its placeholder."""
+        """``text`` with every finding replaced by its placeholder. Cached: a handoff
+        transcript redacts again the lines already redacted when each turn was logged."""
+        return self._cached(text)
+
+    def _redact(self, text: str) -> str:
         if not text:
             return text
         parts, at = [], 0

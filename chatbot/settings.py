@@ -29,7 +29,7 @@ class Settings:
     faq_file: str | None = None  # the FAQ to serve; None = <assets_dir>/faq.csv
     device: str = "auto"  # auto (CUDA when present), cpu, cuda
     precision: str = "auto"  # inference weights: auto (float16 on CUDA, float32 on the CPU), float16, float32
-    torch_threads: int = 0  # CPU threads of a forward pass; 0 = all cores; 1 with one replica per core
+    torch_threads: int = 0  # CPU cores for the model: torch's threads, or ONNX passes at once; 0 = all cores
     runtime: str = "auto"  # inference: auto (ONNX Runtime on the CPU in float32, else torch), onnx, torch
 
     # routing thresholds

@@ -57,6 +57,24 @@ def test_concurrent_callers_share_batches_and_get_their_own_results():
     assert fn.most_active == 1  # batches never overlap: the cores are not oversubscribed
 
 
+def test_lanes_run_that_many_batches_at_once_and_no_more():
+    """ONNX Runtime on the CPU: one single-threaded pass per core, side by side."""
+    fn = SlowSquare(0.05)
+    passes = threading.Semaphore(2)
+    batcher = Batcher(fn, max_items=4, lanes=2, device_lock=passes)
+    start = threading.Barrier(16)
+
+    def call(i: int) -> list[int]:
+        start.wait()
+        return batcher([i])
+
+    with ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(call, range(16)))
+    assert results == [[i * i] for i in range(16)]
+    assert fn.most_active == 2  # two lanes busy together, never three
+    assert max(fn.sizes) <= 4 and len(fn.sizes) < 16  # still batched, in small batches
+
+
 def test_batches_respect_the_size_limit():
     fn = SlowSquare(0.01)
     batcher = Batcher(fn, max_items=4)

@@ -221,3 +221,21 @@ def test_a_refused_request_is_not_retried():
     with Receiver(statuses=[400]) as receiver:
         assert Webhook(receiver.url, timeout=2).post({"x": 1}) is False
     assert len(receiver.bodies) == 1
+
+
+def test_a_long_conversation_keeps_a_bounded_history_and_transcript(default_bot, tmp_path):
+    """Thousands of turns must not grow a session's memory, nor the cost of each handoff."""
+    from chatbot.bot import HISTORY_LINES
+
+    bot = make_bot(default_bot, tmp_path)
+    session = bot.session()
+    for i in range(HISTORY_LINES // 2 + 20):
+        bot.reply(session, f"thanks, message {i}")
+    assert len(session.history) == HISTORY_LINES
+    assert session.history[-2] == ("user", f"thanks, message {HISTORY_LINES // 2 + 19}")
+    bot.reply(session, "I want to talk to a human")
+    (handoff,) = bot.store.handoffs()
+    assert len(handoff["transcript"]) == HISTORY_LINES
+    assert handoff["transcript"][-2] == {"role": "user", "text": "I want to talk to a human"}
+    assert handoff["transcript"][0]["text"] != "thanks, message 0"  # the oldest lines were let go
+    assert len(bot.store.turns(session_id=session.id)) == HISTORY_LINES // 2 + 21  # the store has every turn

@@ -52,6 +52,16 @@ def test_redaction_table(text, expected):
     assert redact(text) == expected
 
 
+def test_a_text_redacted_again_comes_from_the_cache_with_the_same_result():
+    """A handoff transcript redacts each line a second time; the phone search is not repeated."""
+    redactor = Redactor()
+    text = "call me on 06 12345678 or mail jane@example.com"
+    first = redactor.redact(text)
+    assert first == "call me on [PHONE] or mail [EMAIL]"
+    hits = redactor._cached.cache_info().hits
+    assert redactor.redact(text) == first and redactor._cached.cache_info().hits == hits + 1
+
+
 def test_invalid_iban_is_not_an_iban():
     assert "[IBAN]" not in redact("NL91 ABNA 0417 1643 01")
     assert iban_valid("NL91 ABNA 0417 1643 00") and not iban_valid("NL91 ABNA 0417 1643 01")
