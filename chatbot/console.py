@@ -45,6 +45,7 @@ from finetune import (
     TrainingArgs,
     evaluate,
     example_hash,
+    intent_overlaps,
     load_example_record,
     load_examples,
     stratified_split,
@@ -367,6 +368,15 @@ class Console:
             if unknown:
                 raise ValueError(f"examples name intents that intents.yaml does not define: {unknown}")
             train_set, test_set, evaluation = self.retrain_split(examples)
+            job.message = "Checking new intents against the serving model"
+            overlaps = intent_overlaps(self.bot.classifier, train_set)
+            for overlap in overlaps:
+                log.warning(
+                    "new intent %r: the serving model reads %.0f%% of its examples as %r",
+                    overlap["new_intent"],
+                    100 * overlap["share"],
+                    overlap["old_intent"],
+                )
             name = self.registry.new_version_name()
             args = args or TrainingArgs(base_model=self.settings.model, device=self.settings.device)
             serving_path = self.registry.current()
@@ -388,6 +398,7 @@ class Console:
             saved = self.compare(classifier, self.bot.classifier, test_set)
             saved["evaluation"] = {**evaluation, **saved["evaluation"]}
             saved["training"] = {**training, "seconds": classifier.version["metrics"]["train_seconds"]}
+            saved["overlaps"] = overlaps
             gate = saved["gate"]
             with atomic_directory(self.registry.root / name) as tmp:
                 classifier.save(tmp)
@@ -410,6 +421,7 @@ class Console:
                 "report": saved["report"],
                 "old_intents": saved["old_intents"],
                 "new_intents": saved["new_intents"],
+                "overlaps": overlaps,
                 "warm_start_from": training["warm_start_from"],
             }
             job.status, job.progress, job.message = "done", 1.0, outcome
@@ -441,6 +453,8 @@ class Console:
                 "margin": self.settings.gate_margin,
             }
         new_report = evaluate(new, new_rows).to_dict() if new_rows else {"accuracy": None}
+        # held-out rows of known intents that the new version now sends to a new intent
+        lost = [c for c in new_old.get("confusions", []) if c["predicted"] not in known]
         return {
             "report": report,
             "serving": serving_report,
@@ -449,6 +463,7 @@ class Console:
                 "n": len(old_rows),
                 "accuracy": new_old["accuracy"],
                 "serving_accuracy": serving_old["accuracy"],
+                "lost_to_new_intents": lost,
             },
             "new_intents": {
                 "n": len(new_rows),

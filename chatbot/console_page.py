@@ -94,6 +94,17 @@ def continual_summary(saved: dict) -> str:
     evaluation = saved.get("evaluation") or {}
     if evaluation.get("fair") is False:
         text += f" *Not a fair comparison: {evaluation.get('note', '')}.*"
+    for overlap in saved.get("overlaps") or []:  # intent names only: examples may be customers' words
+        text += (
+            f"\n\n⚠ New intent **{overlap['new_intent']}**: the serving version read"
+            f" {100 * overlap['share']:.0f}% of its examples as **{overlap['old_intent']}**. Questions that went to"
+            f" {overlap['old_intent']} may now go to {overlap['new_intent']}: if they should not, make the examples"
+            " distinct or merge the intents."
+        )
+    lost = old.get("lost_to_new_intents") or []
+    if lost:
+        pairs = ", ".join(f"{c['true']} -> {c['predicted']} ({c['count']})" for c in lost[:5])
+        text += f"\n\nHeld-out examples of known intents now read as a new intent: {pairs}."
     return text
 
 

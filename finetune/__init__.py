@@ -11,7 +11,7 @@ from finetune.dialogs import (
     split_turns,
     write_conversations_jsonl,
 )
-from finetune.evaluate import Report, evaluate
+from finetune.evaluate import Report, evaluate, intent_overlaps
 from finetune.model import IntentClassifier, ModelMismatchError, Prediction, example_hash, load_example_record
 from finetune.registry import Registry
 from finetune.train import TrainingArgs, replay_sample, stratified_split, train
@@ -33,6 +33,7 @@ __all__ = [
     "data_hash",
     "evaluate",
     "example_hash",
+    "intent_overlaps",
     "load_dialogs",
     "load_example_record",
     "load_examples",

@@ -120,3 +120,37 @@ def evaluate(classifier: IntentClassifier, examples: list[Example], threshold: f
         for (g, t), c in sorted(confusions.items(), key=lambda kv: (-kv[1], kv[0]))
     ][:25]
     return Report(metrics)
+
+
+def intent_overlaps(
+    serving: IntentClassifier, examples: list[Example], min_share: float = 0.25, min_count: int = 3
+) -> list[dict]:
+    """New intents that the serving model already reads as one of its own.
+
+    For each intent of ``examples`` that ``serving`` does not know: the known intent that
+    confidently claims (passes both out-of-scope tests) the largest share of its examples, when
+    that share is at least ``min_share`` and ``min_count`` examples. Such a pair is where a
+    retrain loses accuracy on the old intent: its customers start landing on the new one
+    (BANKING77: the old intents that lose most are exactly these; see README)."""
+    by_intent: dict[str, list[str]] = {}
+    for example in examples:
+        if example.intent not in serving.labels and example.intent != OUT_OF_SCOPE:
+            by_intent.setdefault(example.intent, []).append(example.text)
+    overlaps = []
+    for intent, texts in sorted(by_intent.items()):
+        claims = [(text, p.intent) for text, p in zip(texts, serving.predict(texts)) if p.in_scope]
+        if not claims:
+            continue
+        old_intent, count = Counter(claimed for _, claimed in claims).most_common(1)[0]
+        if count / len(texts) >= min_share and count >= min_count:
+            overlaps.append(
+                {
+                    "new_intent": intent,
+                    "old_intent": old_intent,
+                    "share": round(count / len(texts), 3),
+                    "count": count,
+                    "examples": len(texts),
+                    "sample": [text for text, claimed in claims if claimed == old_intent][:3],
+                }
+            )
+    return sorted(overlaps, key=lambda o: -o["share"])

@@ -180,6 +180,8 @@ def test_retraining_runs_in_the_background_evaluates_and_swaps(console, operator
     assert report["training"]["warm_start_from"] == serving_version  # continued from the serving version
     assert report["old_intents"]["n"] == report["evaluation"]["heldout"] > 0
     assert 0 <= report["old_intents"]["accuracy"] <= 1 and 0 <= report["old_intents"]["serving_accuracy"] <= 1
+    assert report["overlaps"] == job.result["overlaps"] == []  # no new intents, nothing to overlap
+    assert report["old_intents"]["lost_to_new_intents"] == []
     from finetune import load_example_record
 
     record = load_example_record(console.registry.path(job.result["version"]))
@@ -283,3 +285,32 @@ def test_unanswered_questions_form_themes_that_become_faq_entries(console, opera
         console.add_faq_entry("", "no question")
     assert console.theme_to_intent(crypto["examples"], "payment_methods") == 3
     assert ("pay in crypto possible?", "payment_methods") in {(e.text, e.intent) for e in console.training_examples()}
+
+
+def test_the_report_page_warns_about_new_intents_that_overlap_old_ones():
+    from chatbot.console_page import continual_summary
+
+    saved = {
+        "old_intents": {
+            "n": 40,
+            "accuracy": 0.9,
+            "serving_accuracy": 0.95,
+            "lost_to_new_intents": [{"true": "track_package", "predicted": "parcel_whereabouts", "count": 3}],
+        },
+        "new_intents": {"n": 5, "intents": ["parcel_whereabouts"], "accuracy": 1.0},
+        "overlaps": [
+            {
+                "new_intent": "parcel_whereabouts",
+                "old_intent": "track_package",
+                "share": 0.8,
+                "count": 4,
+                "examples": 5,
+                "sample": ["<b>where</b> is my parcel"],
+            }
+        ],
+    }
+    text = continual_summary(saved)
+    assert "New intent **parcel_whereabouts**" in text and "80% of its examples as **track_package**" in text
+    assert "track_package -> parcel_whereabouts (3)" in text
+    assert "<b>" not in text  # customers' words stay out of the page's Markdown
+    assert "⚠" not in continual_summary({**saved, "overlaps": []})

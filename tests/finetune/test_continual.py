@@ -109,3 +109,31 @@ def test_bias_correction_needs_both_kinds_of_intent_in_validation():
     weight = head.weight.detach().clone()
     assert correct_new_intent_bias(head, torch.randn(6, 3), np.array([0, 1, 0, 1, 0, 1]), new_columns=[2]) is None
     assert torch.equal(head.weight, weight)
+
+
+def test_new_intents_that_the_serving_model_already_answers_are_flagged(default_bot):
+    from finetune import intent_overlaps
+
+    parcel = [
+        "where is my parcel right now",
+        "has my parcel been shipped yet",
+        "what is the status of my parcel",
+        "my parcel still hasn't arrived, where is it",
+        "is my parcel on its way",
+    ]
+    careers = [
+        "are you hiring at the moment",
+        "do you have any open positions",
+        "is there an internship programme",
+        "how do I become a delivery driver for you",
+        "where do I send my CV",
+    ]
+    known = [Example("where is my order", "order_status")]  # the serving model's own intents are not "new"
+    examples = known + [Example(t, "parcel_whereabouts") for t in parcel] + [Example(t, "careers") for t in careers]
+
+    [overlap] = intent_overlaps(default_bot.classifier, examples)
+
+    assert overlap["new_intent"] == "parcel_whereabouts" and overlap["examples"] == 5
+    assert overlap["old_intent"] in {"track_package", "order_status"} and overlap["share"] >= 0.8
+    assert set(overlap["sample"]) <= set(parcel) and overlap["count"] >= 4
+    assert intent_overlaps(default_bot.classifier, examples, min_share=1.01) == []
