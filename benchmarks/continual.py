@@ -30,7 +30,15 @@ import numpy as np
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from finetune import Example, IntentClassifier, TrainingArgs, load_examples, stratified_split, train  # noqa: E402
+from finetune import (  # noqa: E402
+    Example,
+    IntentClassifier,
+    TrainingArgs,
+    intent_overlaps,
+    load_examples,
+    stratified_split,
+    train,
+)
 
 PROJECT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = PROJECT / ".." / "shared" / "data" / "banking77" / "train.csv"
@@ -97,6 +105,7 @@ def main() -> None:
         root = Path(tmp)
         v1, v1_seconds, _ = timed_train(old_train, args, root / "v1")
         old_v1, old_v1_per_intent = per_intent_accuracy(v1, old_test)
+        overlaps = intent_overlaps(v1, new_train)  # the retrain's warning, as the console shows it
         del v1
         warm, warm_seconds, warm_cpu = timed_train(old_train + new_train, args, root / "v2-warm", base=root / "v1")
         old_v2, old_v2_per_intent = per_intent_accuracy(warm, old_test)
@@ -143,6 +152,24 @@ def main() -> None:
         "training_args": extra,
         "machine": f"{platform.machine()}, {os.cpu_count()} cpus",
     }
+    flagged = {o["old_intent"] for o in overlaps}
+    counts = {intent: sum(e.intent == intent for e in old_test) for intent in old_v1_per_intent}
+    rest = [i for i in old_v1_per_intent if i not in flagged]
+
+    def weighted(per_intent: dict[str, float], intents: list[str]) -> float | None:
+        total = sum(counts[i] for i in intents)
+        return round(sum(per_intent.get(i, 0.0) * counts[i] for i in intents) / total, 4) if total else None
+
+    result["overlaps"] = [{k: o[k] for k in ("new_intent", "old_intent", "share")} for o in overlaps]
+    result["old_not_overlapped"] = {  # the old intents no new intent was flagged against
+        "intents": len(rest),
+        "v1": weighted(old_v1_per_intent, rest),
+        "v2": weighted(old_v2_per_intent, rest),
+    }
+    result["largest_drops"] = [
+        {"intent": i, "drop": round(drops[i], 4), "flagged": i in flagged}
+        for i in sorted(drops, key=drops.get, reverse=True)[:8]
+    ]
     result["targets"] = {
         "old_drop_at_most_1_point": old_v1 - old_v2 <= 0.01,
         "new_at_least_90": new_v2 >= 0.90,
@@ -162,6 +189,12 @@ def main() -> None:
             f" {scratch_seconds:8.0f} {scratch_cpu:8.0f}"
         )
     print(f"worst old-intent drop v1 -> v2 warm: {100 * drops[worst]:.1f} points ({worst})")
+    for o in overlaps:
+        print(
+            f"flagged before training: new {o['new_intent']} reads as old {o['old_intent']} ({100 * o['share']:.0f}%)"
+        )
+    kept = result["old_not_overlapped"]
+    print(f"old intents not flagged ({kept['intents']}): v1 {pct(kept['v1'])} -> v2 {pct(kept['v2'])}")
     print(json.dumps(result))
 
 
