@@ -129,9 +129,10 @@ def intent_overlaps(
 
     For each intent of ``examples`` that ``serving`` does not know: the known intent that
     confidently claims (passes both out-of-scope tests) the largest share of its examples, when
-    that share is at least ``min_share`` and ``min_count`` examples. Such a pair is where a
-    retrain loses accuracy on the old intent: its customers start landing on the new one
-    (BANKING77: the old intents that lose most are exactly these; see README)."""
+    that share is at least ``min_share`` and ``min_count`` examples. A warning for operators
+    before training: such pairs are candidates for merging or for more distinct examples. It
+    does not predict the whole cost of a retrain (on BANKING77 the old intents it does not flag
+    lose almost as much; see README)."""
     by_intent: dict[str, list[str]] = {}
     for example in examples:
         if example.intent not in serving.labels and example.intent != OUT_OF_SCOPE:
