@@ -1,0 +1,529 @@
+"""The project's quality yardstick: FAQ retrieval and intent classification, ours against a plain baseline.
+
+    nice -n 10 python benchmarks/quality.py [--only faq|intent] [--splits 3] [--model DIR] [--quick]
+        [--args JSON] [--chinese] [--no-smp] [--threads N] [--json-out FILE]
+
+FAQ retrieval (hit@1, hit@5, MRR within the top 10): the product's search (``FaqIndex.build(...,
+"Flat")`` and ``index.search``, as ``python -m retrieval evaluate`` runs it) against dense search
+alone: the cosine of the query with every row vector of the same index (same encoder, the
+answers' rows included), an entry scored by its best row. Data sets: ``own`` (assets/faq.csv
+and faq_eval.csv), ``covidfaq``, ``banking77-faq`` (BANKING77 turned into an FAQ per split
+seed: per intent 1 question + 4 alternatives, the next 20 utterances are queries) and
+``afqmc-faq`` (Chinese; only with ``--model`` or ``--chinese``: the default MiniLM cannot
+read Chinese).
+
+Intent classification (accuracy and macro-F1 on held-out rows, no out-of-scope threshold):
+``finetune.train`` then ``finetune.evaluate``, against logistic regression on the frozen
+embeddings of a fresh encoder of the same model, for C in 1, 10, 100, the best C picked on the
+test set (an optimistic baseline). Data sets: ``banking77`` (``--splits`` stratified 90/10
+splits of train.csv, seeds 0..splits-1; the official test split is not available) and
+``smp2017`` (Chinese, train.csv -> dev.csv; ``--no-smp`` skips it).
+
+Time on 2 CPU cores: the FAQ part about 3 minutes (``--threads 1`` beside another job); the
+intent part trains 3 times on 9k BANKING77 rows plus once on SMP2017: tens of minutes. ``--quick`` is a smoke run of a
+minute or two (100 queries per FAQ set, one tiny training on 20 intents x 15 examples).
+
+Threads: on a machine another job keeps busy, torch's default threads (one per core) can spin
+against it: one query's embedding took 0.5 s instead of 20 ms on 2 shared cores; pass
+``--threads 1`` there (the figures do not change, only the time).
+
+Limits: each query counts one right entry (AFQMC questions that two entries would answer
+count as misses on the other); std is the population std over
+splits (0 with one split); AFQMC and SMP2017 say little about the default English model.
+Prints a table, then one JSON object as the last line (``--json-out`` also writes it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+PROJECT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT))
+
+from finetune import Example, TrainingArgs, evaluate, load_examples, train  # noqa: E402
+from retrieval import Encoder, FaqEntry, FaqIndex, default_model_path, load_faq  # noqa: E402
+from retrieval.__main__ import evaluate_queries, read_queries  # noqa: E402
+
+DATA = PROJECT / ".." / "shared" / "data"
+ASSETS = PROJECT / "assets"
+QUICK_QUERIES = 100  # --quick: queries per FAQ set
+QUICK_INTENTS, QUICK_PER_INTENT = 20, 15  # --quick: the BANKING77 subset trained on
+QUICK_TRAINING = {"epochs": 1, "min_steps": 5, "max_epochs": 1}  # --quick: under --args
+BASELINE_CS = (1.0, 10.0, 100.0)
+TOP = 10  # MRR counts ranks within the top 10, as evaluate_queries does
+
+
+# -- data ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FaqSet:
+    """An FAQ and the queries that should find its entries: (query, expected entry id)."""
+
+    name: str
+    entries: list[FaqEntry]
+    queries: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class IntentSplit:
+    name: str
+    seed: int
+    train: list[Example]
+    test: list[Example]
+
+
+def own_faq() -> FaqSet:
+    entries = load_faq(ASSETS / "faq.csv")
+    return FaqSet("own", entries, read_queries(ASSETS / "faq_eval.csv", {e.id for e in entries}))
+
+
+def covidfaq() -> FaqSet:
+    entries = load_faq(DATA / "covidfaq" / "faq.csv")
+    return FaqSet("covidfaq", entries, read_queries(DATA / "covidfaq" / "queries.csv", {e.id for e in entries}))
+
+
+def banking77_by_intent() -> dict[str, list[str]]:
+    """BANKING77 train.csv utterances per intent, intents sorted, rows in file order."""
+    by_intent: dict[str, list[str]] = {}
+    for example in load_examples(DATA / "banking77" / "train.csv", "text", "category"):
+        by_intent.setdefault(example.intent, []).append(example.text)
+    return dict(sorted(by_intent.items()))
+
+
+def banking77_faq(by_intent: dict[str, list[str]], seed: int, alternatives: int = 4, queries: int = 20) -> FaqSet:
+    """BANKING77 as an FAQ: each intent's utterances shuffled (``default_rng(seed)``, intents in
+    sorted order); the first is the question, the next ``alternatives`` its alternatives, the
+    next ``queries`` the queries. Queries are interleaved across intents (every intent's first,
+    then every intent's second, ...) so that a prefix of them covers every intent."""
+    rng = np.random.default_rng(seed)
+    entries, per_intent = [], []
+    for intent, texts in by_intent.items():
+        shuffled = [texts[i] for i in rng.permutation(len(texts))]
+        entries.append(
+            FaqEntry(
+                id=intent,
+                question=shuffled[0],
+                answer=intent.replace("_", " "),
+                alternatives=tuple(shuffled[1 : 1 + alternatives]),
+            )
+        )
+        per_intent.append([(text, intent) for text in shuffled[1 + alternatives : 1 + alternatives + queries]])
+    interleaved = [pair for rank in zip(*per_intent) for pair in rank]
+    return FaqSet("banking77-faq", entries, interleaved)
+
+
+def afqmc_faq() -> FaqSet:
+    """AFQMC dev positive pairs: each distinct sentence2 is an entry (question = answer =
+    sentence2), the sentence1 of its pairs are its queries."""
+    ids: dict[str, str] = {}
+    queries = []
+    with open(DATA / "afqmc" / "dev.jsonl", encoding="utf-8") as f:
+        for line in f:
+            pair = json.loads(line)
+            if pair["label"] != "1":
+                continue
+            entry_id = ids.setdefault(pair["sentence2"], f"q{len(ids) + 1}")
+            queries.append((pair["sentence1"], entry_id))
+    entries = [FaqEntry(id=entry_id, question=text, answer=text) for text, entry_id in ids.items()]
+    return FaqSet("afqmc-faq", entries, queries)
+
+
+def banking77_splits(count: int, test_fraction: float = 0.1) -> list[IntentSplit]:
+    from sklearn.model_selection import train_test_split
+
+    examples = load_examples(DATA / "banking77" / "train.csv", "text", "category")
+    splits = []
+    for seed in range(count):
+        train_set, test_set = train_test_split(
+            examples, test_size=test_fraction, stratify=[e.intent for e in examples], random_state=seed
+        )
+        splits.append(IntentSplit("banking77", seed, train_set, test_set))
+    return splits
+
+
+def banking77_quick_split(test_fraction: float = 0.1) -> IntentSplit:
+    """The first ``QUICK_PER_INTENT`` rows of each of the first ``QUICK_INTENTS`` intents (sorted)."""
+    from sklearn.model_selection import train_test_split
+
+    by_intent = banking77_by_intent()
+    examples = [
+        Example(text, intent)
+        for intent in list(by_intent)[:QUICK_INTENTS]
+        for text in by_intent[intent][:QUICK_PER_INTENT]
+    ]
+    train_set, test_set = train_test_split(
+        examples, test_size=test_fraction, stratify=[e.intent for e in examples], random_state=0
+    )
+    return IntentSplit("banking77", 0, train_set, test_set)
+
+
+def smp2017_split() -> IntentSplit:
+    folder = DATA / "smp2017"
+    return IntentSplit("smp2017", 0, load_examples(folder / "train.csv"), load_examples(folder / "dev.csv"))
+
+
+# -- FAQ retrieval --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RetrievalScores:
+    n: int
+    hit_at_1: float
+    hit_at_5: float
+    mrr: float
+
+
+@dataclass(frozen=True)
+class FaqRun:
+    """One FAQ set (one split of it): the product's search and the dense baseline."""
+
+    seed: int | None
+    ours: RetrievalScores
+    dense: RetrievalScores
+
+
+def product_scores(index: FaqIndex, queries: list[tuple[str, str]]) -> RetrievalScores:
+    result = evaluate_queries(index, queries)
+    return RetrievalScores(result["n"], result["hit_at_1"], result["hit_at_5"], result["mrr"])
+
+
+def dense_ranks(index: FaqIndex, queries: list[tuple[str, str]], batch: int = 512) -> np.ndarray:
+    """Rank (1 = best) of each query's expected entry when entries are scored by their best row's
+    cosine with the query; ties count in the expected entry's favour."""
+    position = {entry.id: i for i, entry in enumerate(index.entries)}
+    expected = np.array([position[faq_id] for _, faq_id in queries])
+    embedded = index.encoder.encode([text for text, _ in queries])
+    ranks = np.empty(len(queries), dtype=np.int64)
+    for start in range(0, len(queries), batch):
+        rows = embedded[start : start + batch] @ index.vectors.T
+        entry_scores = np.maximum.reduceat(rows, index.entry_start[:-1], axis=1)
+        target = entry_scores[np.arange(len(rows)), expected[start : start + batch]]
+        ranks[start : start + batch] = 1 + (entry_scores > target[:, None]).sum(axis=1)
+    return ranks
+
+
+def rank_scores(ranks: np.ndarray, k: int = 5) -> RetrievalScores:
+    """The figures of ``evaluate_queries`` from ranks (MRR counts ranks within the top 10)."""
+    reciprocal = np.where(ranks <= TOP, 1.0 / ranks, 0.0)
+    return RetrievalScores(
+        n=len(ranks),
+        hit_at_1=round(float(np.mean(ranks == 1)), 4),
+        hit_at_5=round(float(np.mean(ranks <= k)), 4),
+        mrr=round(float(reciprocal.mean()), 4),
+    )
+
+
+def run_faq(faq: FaqSet, encoder: Encoder, seed: int | None, max_queries: int | None) -> FaqRun:
+    index = FaqIndex.build(faq.entries, encoder, "Flat")
+    queries = faq.queries[:max_queries] if max_queries else faq.queries
+    return FaqRun(seed, product_scores(index, queries), rank_scores(dense_ranks(index, queries)))
+
+
+# -- intent classification ------------------------------------------------------------------
+@dataclass(frozen=True)
+class IntentScores:
+    accuracy: float
+    macro_f1: float
+
+
+@dataclass(frozen=True)
+class IntentRun:
+    """One split: the fine-tuned classifier, the baseline, and what training recorded."""
+
+    seed: int
+    train_rows: int
+    test_rows: int
+    ours: IntentScores
+    baseline: IntentScores
+    baseline_c: float
+    train_minutes: float
+    val_accuracy: float | None
+    logreg_val_accuracy: float | None
+    best_epoch: int | None
+    epochs_run: int | None
+    selected: object  # version["selected"] when train() records it (which model was kept)
+
+
+def logistic_baseline(split: IntentSplit, model: str | None) -> tuple[IntentScores, float]:
+    """Logistic regression on frozen embeddings of a fresh encoder; the best C on the test set."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import f1_score
+
+    encoder = Encoder(model)
+    x_train = encoder.encode([e.text for e in split.train])
+    x_test = encoder.encode([e.text for e in split.test])
+    gold = np.array([e.intent for e in split.test])
+    best: tuple[IntentScores, float] | None = None
+    for c in BASELINE_CS:
+        predicted = LogisticRegression(C=c, max_iter=3000).fit(x_train, [e.intent for e in split.train]).predict(x_test)
+        scores = IntentScores(
+            accuracy=round(float(np.mean(predicted == gold)), 4),
+            macro_f1=round(float(f1_score(gold, predicted, labels=sorted(set(gold)), average="macro")), 4),
+        )
+        if best is None or scores.accuracy > best[0].accuracy:
+            best = (scores, c)
+    assert best is not None
+    return best
+
+
+def run_intent(split: IntentSplit, training: dict, model: str | None) -> IntentRun:
+    started = time.perf_counter()
+    classifier = train(split.train, TrainingArgs(**training), show_progress=False)
+    minutes = (time.perf_counter() - started) / 60
+    report = evaluate(classifier, split.test).to_dict()
+    metrics = classifier.version.get("metrics", {})
+    selected = classifier.version.get("selected")
+    del classifier  # its encoder carries LoRA weights; the baseline loads a fresh one
+    baseline, c = logistic_baseline(split, model)
+    return IntentRun(
+        seed=split.seed,
+        train_rows=len(split.train),
+        test_rows=len(split.test),
+        ours=IntentScores(report["accuracy"], report["macro_f1"]),
+        baseline=baseline,
+        baseline_c=c,
+        train_minutes=round(minutes, 2),
+        val_accuracy=metrics.get("val_accuracy"),
+        logreg_val_accuracy=metrics.get("logreg_val_accuracy"),
+        best_epoch=metrics.get("best_epoch"),
+        epochs_run=metrics.get("epochs_run"),
+        selected=selected,
+    )
+
+
+# -- summaries -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Spread:
+    mean: float
+    std: float
+
+    @classmethod
+    def of(cls, values: list[float]) -> Spread:
+        return cls(round(float(np.mean(values)), 4), round(float(np.std(values)), 4))
+
+    def __str__(self) -> str:
+        return f"{self.mean:.3f} ± {self.std:.3f}"
+
+
+def faq_summary(runs: list[FaqRun]) -> dict:
+    def system(scores: list[RetrievalScores]) -> dict:
+        return {
+            "n": scores[0].n,
+            **{key: asdict(Spread.of([getattr(s, key) for s in scores])) for key in ("hit_at_1", "hit_at_5", "mrr")},
+        }
+
+    ours, dense = [r.ours for r in runs], [r.dense for r in runs]
+    diff = Spread.of([o.hit_at_1 - d.hit_at_1 for o, d in zip(ours, dense)])
+    return {
+        "splits": len(runs),
+        "ours": system(ours),
+        "dense": system(dense),
+        "hit_at_1_diff": diff.mean,
+        "per_split": [asdict(r) for r in runs],
+    }
+
+
+def intent_summary(runs: list[IntentRun]) -> dict:
+    def system(scores: list[IntentScores]) -> dict:
+        return {key: asdict(Spread.of([getattr(s, key) for s in scores])) for key in ("accuracy", "macro_f1")}
+
+    differences = [r.ours.accuracy - r.baseline.accuracy for r in runs]
+    return {
+        "splits": len(runs),
+        "ours": system([r.ours for r in runs]),
+        "baseline": system([r.baseline for r in runs]),
+        "ours_at_least_baseline": sum(d >= 0 for d in differences),
+        "accuracy_diff_mean": round(float(np.mean(differences)), 4),
+        "train_minutes": round(sum(r.train_minutes for r in runs), 2),
+        "per_split": [asdict(r) for r in runs],
+    }
+
+
+def faq_table(results: dict[str, list[FaqRun]]) -> list[str]:
+    lines = [f"{'FAQ retrieval':16} {'system':16} {'n':>5} {'hit@1':>13} {'hit@5':>13} {'MRR':>13}"]
+    for name, runs in results.items():
+        for label, scores in (("ours (hybrid)", [r.ours for r in runs]), ("dense baseline", [r.dense for r in runs])):
+            cells = [str(Spread.of([getattr(s, key) for s in scores])) for key in ("hit_at_1", "hit_at_5", "mrr")]
+            lines.append(f"{name:16} {label:16} {scores[0].n:>5} " + " ".join(f"{c:>13}" for c in cells))
+            name = ""
+    lines.append("mean ± population std over splits (banking77-faq only has several); dense = best row's cosine")
+    return lines
+
+
+def intent_table(results: dict[str, list[IntentRun]]) -> list[str]:
+    lines = [f"{'intent':16} {'system':28} {'splits':>6} {'accuracy':>13} {'macro-F1':>13}"]
+    for name, runs in results.items():
+        systems = (
+            ("ours (fine-tuned)", [r.ours for r in runs]),
+            ("logreg, frozen (C on test)", [r.baseline for r in runs]),
+        )
+        for label, scores in systems:
+            accuracy, f1 = (Spread.of([getattr(s, key) for s in scores]) for key in ("accuracy", "macro_f1"))
+            lines.append(f"{name:16} {label:28} {len(runs):>6} {str(accuracy):>13} {str(f1):>13}")
+            name = ""
+        summary = intent_summary(runs)
+        lines.append(
+            f"{'':16} ours >= baseline in {summary['ours_at_least_baseline']}/{len(runs)} splits, "
+            f"mean difference {summary['accuracy_diff_mean']:+.4f}, training {summary['train_minutes']:.1f} min"
+        )
+    lines.append(
+        "baseline: logistic regression on frozen embeddings, C in (1, 10, 100) chosen on the test set (optimistic)"
+    )
+    return lines
+
+
+# -- the run ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Options:
+    faq: bool
+    intent: bool
+    splits: int
+    model: str | None
+    quick: bool
+    chinese: bool
+    smp: bool
+    threads: int  # torch CPU threads; 0 = torch's default
+    training: dict  # TrainingArgs fields
+
+
+def faq_part(options: Options, skipped: dict[str, str]) -> dict[str, list[FaqRun]]:
+    from tqdm.auto import tqdm
+
+    encoder = Encoder(options.model)
+    max_queries = QUICK_QUERIES if options.quick else None
+    by_intent = banking77_by_intent()
+    jobs = [(own_faq, None), (covidfaq, None)]
+    jobs += [
+        (lambda seed=seed: banking77_faq(by_intent, seed), seed)
+        for seed in range(1 if options.quick else options.splits)
+    ]
+    if options.chinese:
+        jobs.append((afqmc_faq, None))
+    else:
+        skipped["afqmc-faq"] = "Chinese: needs --model DIR or --chinese (the default MiniLM cannot read Chinese)"
+    results: dict[str, list[FaqRun]] = {}
+    for load, seed in tqdm(jobs, desc="FAQ sets", unit="set", file=sys.stderr):
+        faq = load()
+        results.setdefault(faq.name, []).append(run_faq(faq, encoder, seed, max_queries))
+    return results
+
+
+def intent_part(options: Options, skipped: dict[str, str]) -> dict[str, list[IntentRun]]:
+    from tqdm.auto import tqdm
+
+    splits = [banking77_quick_split()] if options.quick else banking77_splits(options.splits)
+    if options.quick:
+        skipped["smp2017"] = "--quick"
+    elif not options.smp:
+        skipped["smp2017"] = "--no-smp"
+    else:
+        splits.append(smp2017_split())
+    results: dict[str, list[IntentRun]] = {}
+    for split in tqdm(splits, desc="intent splits", unit="split", file=sys.stderr):
+        results.setdefault(split.name, []).append(run_intent(split, options.training, options.model))
+    return results
+
+
+def training_args(quick: bool, model: str | None, extra: str, parser: argparse.ArgumentParser) -> dict:
+    """The TrainingArgs fields: --quick's, then the model, then --args (which wins)."""
+    try:
+        overrides = json.loads(extra)
+    except ValueError as exc:
+        parser.error(f"--args is not JSON ({exc}): {extra!r}")
+    if not isinstance(overrides, dict):
+        parser.error(f"--args must be a JSON object, got {extra!r}")
+    allowed = {f.name for f in fields(TrainingArgs)}
+    unknown = sorted(set(overrides) - allowed)
+    if unknown:
+        parser.error(f"--args: unknown TrainingArgs fields {unknown}; allowed: {sorted(allowed)}")
+    merged = dict(QUICK_TRAINING) if quick else {}
+    if model:
+        merged["base_model"] = model
+    merged.update(overrides)
+    try:
+        TrainingArgs(**merged)  # invalid values fail now, not after the FAQ part
+    except ValueError as exc:
+        parser.error(f"--args: {exc}")
+    return merged
+
+
+def parse_options(argv: list[str] | None) -> tuple[Options, str | None]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=("faq", "intent"), default=None, help="run one part only")
+    parser.add_argument("--splits", type=int, default=3, help="BANKING77 split seeds 0..splits-1 (default 3)")
+    parser.add_argument("--model", default=None, help="local model folder (default: the bundled MiniLM)")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: small subsets, one tiny training")
+    parser.add_argument("--args", default="{}", help="JSON merged into TrainingArgs, for experiments")
+    parser.add_argument("--chinese", action="store_true", help="run afqmc-faq with the default model too")
+    parser.add_argument("--no-smp", action="store_true", help="skip the SMP2017 intent data set")
+    parser.add_argument("--json-out", default=None, help="also write the JSON result to this file")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="torch CPU threads (default 0: torch's choice); 1 on a shared machine"
+    )
+    args = parser.parse_args(argv)
+    if args.splits < 1:
+        parser.error(f"--splits must be at least 1, got {args.splits}")
+    if args.threads < 0:
+        parser.error(f"--threads must be 0 (torch's choice) or more, got {args.threads}")
+    options = Options(
+        faq=args.only in (None, "faq"),
+        intent=args.only in (None, "intent"),
+        splits=args.splits,
+        model=args.model,
+        quick=args.quick,
+        chinese=bool(args.model) or args.chinese,
+        smp=not args.no_smp,
+        threads=args.threads,
+        training=training_args(args.quick, args.model, args.args, parser),
+    )
+    return options, args.json_out
+
+
+def main(argv: list[str] | None = None) -> dict:
+    import torch
+
+    options, json_out = parse_options(argv)
+    if options.threads:
+        torch.set_num_threads(options.threads)
+    started = time.perf_counter()
+    skipped: dict[str, str] = {}
+    faq_results = faq_part(options, skipped) if options.faq else {}
+    intent_results = intent_part(options, skipped) if options.intent else {}
+    if not options.faq:
+        skipped["faq"] = "--only intent"
+    if not options.intent:
+        skipped["intent"] = "--only faq"
+
+    lines = []
+    if faq_results:
+        lines += faq_table(faq_results) + [""]
+    if intent_results:
+        lines += intent_table(intent_results) + [""]
+    result = {
+        "benchmark": "quality",
+        "model": Path(options.model).name if options.model else f"{default_model_path().parent.name} (default)",
+        "cores": os.cpu_count(),
+        "threads": torch.get_num_threads(),
+        "quick": options.quick,
+        "training_args": options.training if options.intent else None,
+        "faq": {name: faq_summary(runs) for name, runs in faq_results.items()},
+        "intent": {name: intent_summary(runs) for name, runs in intent_results.items()},
+        "skipped": skipped,
+        "minutes": round((time.perf_counter() - started) / 60, 2),
+    }
+    print("\n".join(lines + [f"skipped: {skipped}" if skipped else "skipped: nothing"]))
+    line = json.dumps(result, ensure_ascii=False)
+    if json_out:
+        Path(json_out).write_text(line + "\n", encoding="utf-8")
+    print(line)
+    return result
+
+
+if __name__ == "__main__":
+    main()
