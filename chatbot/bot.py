@@ -159,6 +159,16 @@ class Bot:
             batcher = self._classify_batcher = self._batcher(classifier.predict, classifier.encoder, classifier)
         return batcher(texts)
 
+    def faq_thresholds(self) -> tuple[float, float]:
+        """(answer, suggest) cosine thresholds: the configured ones, else those calibrated for
+        the served FAQ and model (a swapped FAQ brings its own)."""
+        calibrated = self.faq.thresholds
+        answer, suggest = self.settings.faq_answer_threshold, self.settings.faq_suggest_threshold
+        return (
+            calibrated.answer if answer is None else answer,
+            calibrated.suggest if suggest is None else suggest,
+        )
+
     def _search(self, message: str, k: int) -> list[FaqHit]:
         faq = self.faq  # one index for the whole search, even if a swap happens meanwhile
         if not message.strip():
@@ -489,11 +499,12 @@ class Bot:
         hits = self._search(message, k=self.settings.suggestions + 2)
         trace["ms"]["faq"] = round(1000 * (time.perf_counter() - t), 2)
         settings = self.settings
+        answer_at, suggest_at = self.faq_thresholds()
         top = hits[0] if hits else None
         if top is not None:
-            trace.update(faq_id=top.faq_id, faq_score=top.score, faq_exact=top.exact)
-        if top is not None and (top.score >= settings.faq_answer_threshold or top.exact):
-            related = [h for h in hits[1:] if h.score >= settings.faq_suggest_threshold][:2]
+            trace.update(faq_id=top.faq_id, faq_score=top.score, faq_exact=top.exact, faq_answer_at=answer_at)
+        if top is not None and (top.score >= answer_at or top.exact):
+            related = [h for h in hits[1:] if h.score >= suggest_at][:2]
             session.offers = [Offer(h.question, "faq", h.faq_id) for h in related]
             name = intent.name if intent is not None else prediction.intent
             return Reply(top.answer, "faq", name, prediction.confidence, [h.question for h in related], [_source(top)])
@@ -510,7 +521,7 @@ class Bot:
             and probability >= 0.5 * self.intent_threshold
             and not far
         ]
-        near = [h for h in hits if h.score >= settings.faq_suggest_threshold]
+        near = [h for h in hits if h.score >= suggest_at]
         offers += [Offer(h.question, "faq", h.faq_id) for h in near]
         seen: set[str] = set()
         offers = [o for o in offers if not (o.label in seen or seen.add(o.label))][: settings.suggestions]

@@ -187,6 +187,7 @@ class Console:
         items = []
         if unlabelled:
             predictions = self.bot.classifier.predict(unlabelled)
+            suggest_at = self.bot.faq_thresholds()[1]
             for text, prediction in zip(unlabelled, predictions):
                 hits = self.bot.faq.search(text, k=1)
                 items.append(
@@ -194,9 +195,7 @@ class Console:
                         "text": text,
                         "intent": prediction.intent,
                         "confidence": prediction.confidence,
-                        "faq_id": hits[0].faq_id
-                        if hits and hits[0].score >= self.settings.faq_suggest_threshold
-                        else None,
+                        "faq_id": hits[0].faq_id if hits and hits[0].score >= suggest_at else None,
                     }
                 )
             self.store.add_review_items(items)

@@ -34,8 +34,10 @@ class Settings:
 
     # routing thresholds
     intent_threshold: float | None = None  # None = the threshold calibrated at training time
-    faq_answer_threshold: float = 0.55  # cosine similarity to answer from the FAQ directly
-    faq_suggest_threshold: float = 0.35  # cosine similarity to offer an entry as a suggestion
+    # FAQ: cosine similarity to answer directly / to offer an entry as a suggestion; None = calibrated
+    # for the served FAQ and model when the index is built (retrieval.calibration)
+    faq_answer_threshold: float | None = None
+    faq_suggest_threshold: float | None = None
     suggestions: int = 3  # candidates offered by a clarifying question
 
     # conversation
@@ -93,7 +95,7 @@ class Settings:
         problems = []
         problems += self._conversation_problems()
         for name in ("faq_answer_threshold", "faq_suggest_threshold"):
-            if not -1.0 <= getattr(self, name) <= 1.0:
+            if getattr(self, name) is not None and not -1.0 <= getattr(self, name) <= 1.0:
                 problems.append(f"{name}={getattr(self, name)!r} (a cosine similarity, -1 to 1)")
         if self.intent_threshold is not None and not 0.0 <= self.intent_threshold <= 1.0:
             problems.append(f"intent_threshold={self.intent_threshold!r} (a probability, 0 to 1)")

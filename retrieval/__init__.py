@@ -1,5 +1,6 @@
 """Semantic + lexical FAQ retrieval: an encoder, FAQ files, and a hybrid FAISS/BM25 index."""
 
+from retrieval.calibration import FaqThresholds, calibrate_faq
 from retrieval.encoder import Encoder, default_model_path, pick_device, prune_exports
 from retrieval.faq import (
     DEFAULT_MAX_BYTES,
@@ -22,9 +23,11 @@ __all__ = [
     "FaqHit",
     "FaqIndex",
     "FaqPreview",
+    "FaqThresholds",
     "IndexMismatchError",
     "RowError",
     "RowErrors",
+    "calibrate_faq",
     "default_model_path",
     "faq_hash",
     "load_faq",

@@ -32,19 +32,21 @@ import re
 import time
 from collections import Counter
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import faiss
 import numpy as np
 
 from retrieval.atomic import atomic_directory, file_sha256
+from retrieval.calibration import FaqThresholds, calibrate_faq
 from retrieval.encoder import Encoder
 from retrieval.faq import FaqEntry, faq_hash, validate_faq
 
 SCHEMA_VERSION = 2  # 2 added vectors.npy and faiss_ids.npy; version 1 folders are still read
-ANSWER_WEIGHT = 0.1  # fuse(): weight of the weaker of (best phrasing, answer) cosine
+ANSWER_WEIGHT = 0.05  # fuse(): weight of the weaker of (best phrasing, answer) cosine
 CODE_MAX_ENTRIES = 3  # a code typed by the customer puts first the entries naming it, if at most this many
-LEXICAL_WEIGHT = 0.1  # fuse(): weight of the share of the query's lexical weight an entry matches
+LEXICAL_WEIGHT = 0.05  # fuse(): weight of the share of the query's lexical weight an entry matches
 AUTO = "auto"
 APPROXIMATE_FROM_ROWS = 50_000  # measured by benchmarks/faq_scale.py (see choose_index_factory)
 HNSW_M = 32  # graph degree: recall 0.99+ at 1M entries with the efSearch below
@@ -92,11 +94,12 @@ def fuse(phrasing: np.ndarray, answer: np.ndarray, lexical_share: np.ndarray) ->
 
     Why not rank fusion: equal-weight reciprocal rank fusion let BM25's ranking, weak on
     paraphrases, outvote a clear semantic match (hybrid hit@1 0.419 vs 0.487 for dense alone
-    on CovidFAQ). Here lexical evidence is bounded (at most about +0.1 cosine), so it settles
+    on CovidFAQ). Here lexical evidence is bounded (at most about +0.05 cosine), so it settles
     near ties (rare product names, exact wording) and cannot overturn a clear dense winner.
-    The two weights were chosen on BANKING77-as-FAQ and confirmed on our own FAQ and on
-    CovidFAQ (``benchmarks/quality.py``; README, "FAQ search quality"). Bare codes
-    (``HG-4471``) are handled apart: an entry naming the code is put first.
+    The weights are the largest of 0, 0.05 and 0.1 for which no 300-query slice of our own
+    FAQ, CovidFAQ and BANKING77-as-FAQ scored below dense search alone (0.1 for both lost a
+    few queries on two CovidFAQ slices); ``benchmarks/quality.py`` reports the whole sets.
+    Bare codes (``HG-4471``) are handled apart: an entry naming the code is put first.
     """
     return np.maximum(phrasing, answer) + ANSWER_WEIGHT * np.minimum(phrasing, answer) + LEXICAL_WEIGHT * lexical_share
 
@@ -476,6 +479,12 @@ class FaqIndex:
     def __len__(self) -> int:
         return len(self.entries)
 
+    @cached_property
+    def thresholds(self) -> FaqThresholds:
+        """The answer and suggestion thresholds for this FAQ and this model (see
+        :mod:`retrieval.calibration`); computed once, from a fixed sample of the row vectors."""
+        return calibrate_faq(self.vectors, self.row_entry)
+
     # -- searching ------------------------------------------------------------------------
     def search(self, text: str, k: int = 5) -> list[FaqHit]:
         """The ``k`` best entries for ``text``, best first (fewer if the FAQ is smaller)."""
@@ -640,6 +649,7 @@ class FaqIndex:
                 "entries": len(self.entries),
                 "rows": len(self.row_entry),
                 "faiss_rows": int(self.index.ntotal),
+                "thresholds": self.thresholds.to_dict(),
                 "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                 "sha256": {name: file_sha256(tmp / name) for name in INDEX_FILES},
             }
