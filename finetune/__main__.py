@@ -74,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
                 "model_dir": str(out.resolve()),
                 "val_accuracy": metrics["val_accuracy"],
                 "logreg_val_accuracy": metrics["logreg_val_accuracy"],
+                "selected": classifier.version.get("selected"),  # fine-tuned or logistic regression, and why
                 "train_seconds": metrics["train_seconds"],
                 "epochs_run": metrics["epochs_run"],
                 "intents": len(classifier.labels),

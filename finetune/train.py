@@ -8,10 +8,17 @@ The recipe, chosen by measurement on 2 CPU cores (see README, "Intent accuracy")
 2. Add LoRA adapters (r=16) to the attention and feed-forward projections and train them with
    the head: AdamW, linear warm-up and decay, batches grouped by length (padding is most of the
    cost of short utterances), gradient clipping.
-3. Keep the epoch with the best validation accuracy (early stopping).
+3. Keep the epoch with the best validation accuracy (early stopping), then compare it on the
+   same split with logistic regressions on the frozen encoder (C in ``fallback_cs``): if one
+   does better, it is what is saved (``version.json`` says which, under ``selected``). A
+   fine-tune is never shipped below the baseline it started from.
 4. Embed the training examples with the tuned encoder (the "support" for out-of-scope
    detection) and calibrate two thresholds on the held-out split: softmax confidence, and
    similarity to the nearest training example of the predicted intent.
+5. Refit (``refit``, when the fine-tune was kept): train again from step 1 on every example,
+   validation split included, for the number of epochs step 3 chose; the thresholds of step 4
+   carry over (the refit model has no held-out data left to calibrate on). This costs a second
+   training; the served model then learns from all the data instead of nine tenths of it.
 
 Warm start (``train(..., base=version_folder)``, continual learning): instead of step 1 the
 saved version's LoRA adapter and head are loaded; intents it did not know get new head rows,
@@ -74,6 +81,8 @@ class TrainingArgs:
     logreg_c: float = 1.0  # inverse regularisation of the logistic-regression initialisation: a soft
     # start leaves the LoRA weights a learning signal (C=10 fits the training set almost perfectly)
     label_smoothing: float = 0.0  # share of each target spread over the other intents
+    refit: bool = True  # once the epochs are chosen on the validation split, train again on every example
+    fallback_cs: tuple[float, ...] = (1.0, 10.0)  # logistic regressions (C) kept instead if one beats the fine-tune
     target_recall: float = 0.95  # share of correct validation predictions kept above the threshold
     seed: int = 42
     device: str = "auto"
@@ -324,6 +333,207 @@ def _accuracy(classifier: IntentClassifier, texts: list[str], targets: np.ndarra
     return float(np.mean(probabilities.argmax(1) == targets)) if len(texts) else float("nan"), probabilities
 
 
+FINE_TUNED, LOGISTIC_REGRESSION = "fine-tuned", "logistic-regression"
+
+
+def _add_lora(encoder: Encoder, args: TrainingArgs) -> None:
+    from peft import LoraConfig, get_peft_model
+
+    lora = LoraConfig(
+        r=args.lora_r,
+        lora_alpha=args.lora_alpha,
+        lora_dropout=args.lora_dropout,
+        target_modules=_target_modules(encoder.transformer, args.target_modules),
+        bias="none",
+    )
+    encoder.transformer = get_peft_model(encoder.transformer, lora)
+
+
+def _trainable(classifier: IntentClassifier) -> list[torch.nn.Parameter]:
+    """The LoRA weights, then the head's weight and bias."""
+    return [p for p in classifier.encoder.transformer.parameters() if p.requires_grad] + list(
+        classifier.head.parameters()
+    )
+
+
+def _optimizer(classifier: IntentClassifier, args: TrainingArgs, warm: bool) -> torch.optim.AdamW:
+    """AdamW with weight decay on weight matrices only: biases (the head's) are not pulled to
+    zero (as nanoGPT's ``configure_optimizers``; LoRA adds no biases and LayerNorms stay frozen)."""
+    lora = [p for p in classifier.encoder.transformer.parameters() if p.requires_grad]
+    head = classifier.head
+    return torch.optim.AdamW(
+        [
+            {"params": lora, "lr": args.warm_learning_rate if warm else args.learning_rate},
+            {"params": [head.weight], "lr": args.head_learning_rate},
+            {"params": [head.bias], "lr": args.head_learning_rate, "weight_decay": 0.0},
+        ],
+        weight_decay=args.weight_decay,
+    )
+
+
+@dataclass
+class FitResult:
+    """What :func:`_fit` kept: the epoch restored, its validation accuracy, every epoch's figures."""
+
+    epoch: int
+    accuracy: float
+    history: list[dict]
+
+
+def _fit(
+    classifier: IntentClassifier,
+    args: TrainingArgs,
+    texts: list[str],
+    targets: np.ndarray,
+    val_texts: list[str],
+    val_targets: np.ndarray,
+    epochs: int,
+    rng: np.random.Generator,
+    report: ProgressCallback,
+    show_progress: bool,
+    *,
+    warm: bool = False,
+    teacher: torch.Tensor | None = None,
+    known_columns: torch.Tensor | None = None,
+    progress_span: tuple[float, float] = (0.05, 0.85),
+) -> FitResult:
+    """Trains the LoRA weights and the head for up to ``epochs`` epochs: length-grouped batches,
+    linear warm-up and decay, gradient clipping, and (``teacher``) distillation of the known
+    intents' logits. With validation texts the best epoch is restored and training stops after
+    ``args.patience`` epochs without gain; without, the last epoch is kept."""
+    from transformers import get_linear_schedule_with_warmup
+
+    encoder = classifier.encoder
+    optimizer = _optimizer(classifier, args, warm)
+    steps_per_epoch = math.ceil(len(texts) / args.batch_size)
+    total_steps = epochs * steps_per_epoch
+    scheduler = get_linear_schedule_with_warmup(optimizer, max(1, int(total_steps * args.warmup_ratio)), total_steps)
+    loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=args.label_smoothing)
+    lengths = np.array([len(t) for t in texts])
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if str(encoder.device).startswith("cuda") else nullcontext()
+    trainable = _trainable(classifier)
+    best = FitResult(epoch=0, accuracy=-1.0, history=[])
+    best_state = None
+    bar = None
+    if show_progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=total_steps, desc="Training", unit="step")
+    start, span = progress_span
+    step = 0
+    for epoch in range(1, epochs + 1):
+        classifier.train()
+        epoch_loss = 0.0
+        for batch in length_grouped_batches(lengths, args.batch_size, rng):
+            features_batch = encoder.tokenize([texts[i] for i in batch])
+            target = torch.as_tensor(targets[batch], device=encoder.device)
+            with autocast:
+                logits = classifier(features_batch)
+            loss = loss_fn(logits.float(), target)
+            if teacher is not None:
+                temperature = args.distill_temperature
+                student = torch.log_softmax(logits.float()[:, known_columns] / temperature, dim=-1)
+                soft = torch.softmax(teacher[torch.as_tensor(batch, device=teacher.device)] / temperature, dim=-1)
+                distill = torch.nn.functional.kl_div(student, soft, reduction="batchmean")
+                loss = loss + args.distill_weight * temperature**2 * distill
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(trainable, 1.0)
+            optimizer.step()
+            scheduler.step()
+            step += 1
+            epoch_loss += loss.item()
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(epoch=epoch, loss=f"{loss.item():.3f}")
+            report(start + span * step / total_steps, f"Epoch {epoch}/{epochs}, loss {loss.item():.3f}")
+        val_accuracy, _ = _accuracy(classifier, val_texts, val_targets)
+        best.history.append(
+            {"epoch": epoch, "loss": round(epoch_loss / steps_per_epoch, 4), "val_accuracy": round(val_accuracy, 4)}
+        )
+        if not val_texts:
+            best.epoch, best.accuracy = epoch, float("nan")
+            continue
+        if val_accuracy >= best.accuracy:  # on a tie the later epoch wins: its learning rate has decayed further
+            best.epoch, best.accuracy = epoch, val_accuracy
+            best_state = [p.detach().clone() for p in trainable]
+        elif epoch - best.epoch >= args.patience:
+            break
+    if bar is not None:
+        bar.close()
+    if best_state is not None:
+        with torch.no_grad():
+            for param, saved in zip(trainable, best_state):
+                param.copy_(saved)
+    classifier.eval()
+    return best
+
+
+def _select(
+    classifier: IntentClassifier,
+    initial: list[torch.Tensor],
+    fine_tuned_accuracy: float,
+    features: np.ndarray,
+    targets: np.ndarray,
+    val_features: np.ndarray,
+    val_targets: np.ndarray,
+    logreg_accuracy: float,
+    args: TrainingArgs,
+) -> dict:
+    """Keeps the fine-tuned network unless a logistic regression on the frozen encoder does
+    better on the validation split; then the classifier becomes that regression (LoRA weights
+    back to their start, where B = 0 leaves the encoder unchanged) and is never shipped worse
+    than the baseline it started from. Ties keep the fine-tune. Returns what was compared."""
+    candidates = {args.logreg_c: (logreg_accuracy, None)}  # the head's initialisation, already scored
+    for c in args.fallback_cs:
+        if c not in candidates:
+            head = _logistic_head(features, targets, len(classifier.labels), c, args.seed)
+            with torch.no_grad():
+                accuracy = float(np.mean(head(torch.from_numpy(val_features)).argmax(1).numpy() == val_targets))
+            candidates[c] = (accuracy, head)
+    best_c = max(candidates, key=lambda c: candidates[c][0])
+    accuracy, head = candidates[best_c]
+    chosen = FINE_TUNED if fine_tuned_accuracy >= accuracy else LOGISTIC_REGRESSION
+    if chosen == LOGISTIC_REGRESSION:
+        if head is None:
+            head = _logistic_head(features, targets, len(classifier.labels), best_c, args.seed)
+        with torch.no_grad():
+            for param, saved in zip(_trainable(classifier), initial):
+                param.copy_(saved)
+            classifier.head.weight.copy_(head.weight)
+            classifier.head.bias.copy_(head.bias)
+    return {
+        "model": chosen,
+        "fine_tuned_val_accuracy": round(fine_tuned_accuracy, 4),
+        "logreg_val_accuracy": round(accuracy, 4),
+        "logreg_c": best_c,
+    }
+
+
+def _refit(
+    examples: list[Example],
+    labels: list[str],
+    args: TrainingArgs,
+    epochs: int,
+    report: ProgressCallback,
+    show_progress: bool,
+) -> IntentClassifier:
+    """The same recipe from the start on every example for exactly ``epochs`` epochs."""
+    label_index = {label: i for i, label in enumerate(labels)}
+    texts = [e.text for e in examples]
+    targets = np.array([label_index[e.intent] for e in examples])
+    torch.manual_seed(args.seed)
+    encoder = Encoder(args.base_model, device=args.device, max_length=args.max_length)
+    features = encoder.encode(texts, show_progress=show_progress, normalize=False)
+    head = _logistic_head(features, targets, len(labels), args.logreg_c, args.seed).to(encoder.device)
+    _add_lora(encoder, args)
+    classifier = IntentClassifier(encoder, head, labels, threshold=0.0, version={})
+    empty = np.zeros(0, dtype=np.int64)
+    rng = np.random.default_rng(args.seed)
+    _fit(classifier, args, texts, targets, [], empty, epochs, rng, report, show_progress, progress_span=(0.95, 0.04))
+    return classifier
+
+
 def train(
     examples: list[Example],
     args: TrainingArgs | None = None,
@@ -409,93 +619,50 @@ def train(
         with torch.no_grad():
             teacher = head(torch.from_numpy(features).to(encoder.device))[:, known_columns].float()
     logreg_val_accuracy = float("nan")
+    val_features = encoder.encode(val_texts, normalize=False)  # frozen: the baseline's view of them
     if val_texts:
         with torch.no_grad():
-            val_logits = head(torch.from_numpy(encoder.encode(val_texts, normalize=False)).to(encoder.device))
+            val_logits = head(torch.from_numpy(val_features).to(encoder.device))
         logreg_val_accuracy = float(np.mean(val_logits.argmax(1).cpu().numpy() == val_targets))
 
     if base is None:
-        from peft import LoraConfig, get_peft_model
-
-        lora = LoraConfig(
-            r=args.lora_r,
-            lora_alpha=args.lora_alpha,
-            lora_dropout=args.lora_dropout,
-            target_modules=_target_modules(encoder.transformer, args.target_modules),
-            bias="none",
-        )
-        encoder.transformer = get_peft_model(encoder.transformer, lora)
+        _add_lora(encoder, args)
     classifier = IntentClassifier(encoder, head, labels, threshold=0.0, version={})
-    lora_params = [p for p in encoder.transformer.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(
-        [
-            {"params": lora_params, "lr": args.warm_learning_rate if base is not None else args.learning_rate},
-            {"params": list(head.parameters()), "lr": args.head_learning_rate},
-        ],
-        weight_decay=args.weight_decay,
-    )
-    steps_per_epoch = math.ceil(len(train_texts) / args.batch_size)
+    initial = [p.detach().clone() for p in _trainable(classifier)]  # LoRA's B is zero: the frozen encoder
     planned, min_steps = (args.warm_epochs, args.warm_min_steps) if base is not None else (args.epochs, args.min_steps)
+    steps_per_epoch = math.ceil(len(train_texts) / args.batch_size)
     epochs = min(max(planned, math.ceil(min_steps / steps_per_epoch)), max(planned, args.max_epochs))
-    total_steps = epochs * steps_per_epoch
-    warmup = max(1, int(total_steps * args.warmup_ratio))
+    fit = _fit(
+        classifier,
+        args,
+        train_texts,
+        train_targets,
+        val_texts,
+        val_targets,
+        epochs,
+        rng,
+        report,
+        show_progress,
+        warm=base is not None,
+        teacher=teacher,
+        known_columns=known_columns,
+    )
+    history = fit.history
 
-    def schedule(step: int) -> float:
-        return (step + 1) / warmup if step < warmup else max(0.0, (total_steps - step) / max(1, total_steps - warmup))
-
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
-    loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=args.label_smoothing)
-    lengths = np.array([len(t) for t in train_texts])
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if str(encoder.device).startswith("cuda") else nullcontext()
-    trainable = lora_params + list(head.parameters())
-    best = {"accuracy": -1.0, "epoch": 0, "state": None}
-    history = []
-    bar = None
-    if show_progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=total_steps, desc="Training", unit="step")
-    step = 0
-    for epoch in range(1, epochs + 1):
-        classifier.train()
-        epoch_loss = 0.0
-        for batch in length_grouped_batches(lengths, args.batch_size, rng):
-            features_batch = encoder.tokenize([train_texts[i] for i in batch])
-            target = torch.as_tensor(train_targets[batch], device=encoder.device)
-            with autocast:
-                logits = classifier(features_batch)
-            loss = loss_fn(logits.float(), target)
-            if teacher is not None:
-                temperature = args.distill_temperature
-                student = torch.log_softmax(logits.float()[:, known_columns] / temperature, dim=-1)
-                soft = torch.softmax(teacher[torch.as_tensor(batch, device=teacher.device)] / temperature, dim=-1)
-                distill = torch.nn.functional.kl_div(student, soft, reduction="batchmean")
-                loss = loss + args.distill_weight * temperature**2 * distill
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(trainable, 1.0)
-            optimizer.step()
-            scheduler.step()
-            step += 1
-            epoch_loss += loss.item()
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(epoch=epoch, loss=f"{loss.item():.3f}")
-            report(0.05 + 0.9 * step / total_steps, f"Epoch {epoch}/{epochs}, loss {loss.item():.3f}")
-        val_accuracy, _ = _accuracy(classifier, val_texts, val_targets)
-        history.append(
-            {"epoch": epoch, "loss": round(epoch_loss / steps_per_epoch, 4), "val_accuracy": round(val_accuracy, 4)}
+    selection = None
+    if base is None and val_texts:
+        report(0.9, "Comparing with logistic regression on the frozen encoder")
+        selection = _select(
+            classifier,
+            initial,
+            fit.accuracy,
+            features,
+            train_targets,
+            val_features,
+            val_targets,
+            logreg_val_accuracy,
+            args,
         )
-        score = val_accuracy if val_texts else -epoch_loss
-        if score >= best["accuracy"]:  # on a tie the later epoch wins: its learning rate has decayed further
-            best = {"accuracy": score, "epoch": epoch, "state": [p.detach().clone() for p in trainable]}
-        elif val_texts and epoch - best["epoch"] >= args.patience:
-            break
-    if bar is not None:
-        bar.close()
-    with torch.no_grad():
-        for param, saved in zip(trainable, best["state"]):
-            param.copy_(saved)
     classifier.eval()
     bias_correction = None
     if base is not None and args.bias_correction and warm["new_intents"] and val_texts:
@@ -542,8 +709,25 @@ def train(
             args.target_recall,
             len(labels),
         )
+    refit = selection is not None and selection["model"] == FINE_TUNED and args.refit
+    if refit:
+        # the epoch count and the thresholds come from the run that held the validation split out;
+        # the served network is trained the same way on every example (it would otherwise never
+        # see a tenth of the data)
+        report(0.95, f"Training again on every example for {fit.epoch} epochs")
+        thresholds = classifier.threshold, classifier.similarity_threshold
+        classifier = _refit(in_scope, labels, args, fit.epoch, report, show_progress)
+        classifier.threshold, classifier.similarity_threshold = thresholds
+        encoder, head = classifier.encoder, classifier.head
+        support_set = in_scope
+        support_embeddings = torch.from_numpy(encoder.encode([e.text for e in support_set])).to(encoder.device)
+        support_targets = np.array([label_index[e.intent] for e in support_set])
+        classifier.support = Support(support_embeddings, torch.as_tensor(support_targets, device=encoder.device))
+        selection["refit_examples"] = len(in_scope)
     train_seconds = time.perf_counter() - started
-    if heldout is None:  # the validation split is all this version never trained on
+    if refit:
+        trained, kept_out = in_scope, heldout or []
+    elif heldout is None:  # the validation split is all this version never trained on
         validation = set(val_set)
         trained = [e for e in in_scope if e not in validation]
         kept_out = val_set
@@ -566,6 +750,7 @@ def train(
         },
         "warm_start": warm or None,
         "bias_correction": bias_correction,
+        "selected": selection,  # the fine-tuned network or the logistic regression, whichever was better
         "intent_counts": dict(sorted(Counter(e.intent for e in in_scope).items())),
         "hyperparameters": asdict(args),
         "threshold_calibration": {
@@ -577,7 +762,7 @@ def train(
         "metrics": {
             "val_accuracy": _round(val_accuracy),
             "logreg_val_accuracy": _round(logreg_val_accuracy),
-            "best_epoch": best["epoch"],
+            "best_epoch": fit.epoch,
             "epochs_run": len(history),
             "train_seconds": round(train_seconds, 1),
             "history": history,

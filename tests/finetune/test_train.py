@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from finetune import Example, IntentClassifier, ModelMismatchError, TrainingArgs, evaluate, train
+from finetune import Example, IntentClassifier, ModelMismatchError, TrainingArgs, evaluate, example_hash, train
 from finetune.train import calibrate_threshold, length_grouped_batches, stratified_split
 
 TINY = {
@@ -186,3 +186,43 @@ def test_onnx_runtime_serving_gives_the_same_answers(tiny, tmp_path):
     np.testing.assert_allclose(onnx_probabilities, torch_probabilities, atol=1e-4)
     np.testing.assert_allclose(onnx_similarities, torch_similarities, atol=1e-4)
     assert served.predict(["where is my order"])[0].intent == classifier.predict(["where is my order"])[0].intent
+
+
+def banking_subset(rows: list[dict], intents: int, per_intent: int) -> list[Example]:
+    by_intent: dict[str, list[str]] = {}
+    for row in rows:
+        by_intent.setdefault(row["category"], []).append(row["text"])
+    chosen = sorted(by_intent)[:intents]
+    return [Example(text, intent) for intent in chosen for text in by_intent[intent][:per_intent]]
+
+
+def test_a_fine_tune_that_loses_to_logistic_regression_is_not_shipped(banking_rows, tmp_path):
+    # a learning rate this large wrecks the encoder: the frozen baseline must be what is saved
+    examples = banking_subset(banking_rows, intents=6, per_intent=20)
+    args = TrainingArgs(epochs=1, min_steps=8, learning_rate=0.5, head_learning_rate=0.5, refit=False)
+    classifier = train(examples, args, out_dir=tmp_path / "v1", show_progress=False)
+    selected = classifier.version["selected"]
+    assert selected["model"] == "logistic-regression"
+    assert selected["logreg_val_accuracy"] > selected["fine_tuned_val_accuracy"]
+    assert classifier.version["metrics"]["val_accuracy"] == selected["logreg_val_accuracy"]
+    # what is served is exactly a logistic regression on the frozen encoder's features
+    from retrieval import Encoder
+
+    frozen = Encoder().encode([e.text for e in examples], normalize=False)
+    expected = classifier.head(torch.from_numpy(frozen)).argmax(1).numpy()
+    loaded = IntentClassifier.load(tmp_path / "v1")
+    assert loaded.predict_proba([e.text for e in examples]).argmax(1).tolist() == expected.tolist()
+
+
+def test_the_served_model_is_refit_on_every_example(banking_rows):
+    examples = banking_subset(banking_rows, intents=5, per_intent=12)
+    args = TrainingArgs(epochs=2, min_steps=4, max_epochs=2, fallback_cs=())
+    classifier = train(examples, args, show_progress=False)
+    selected = classifier.version["selected"]
+    assert selected["model"] == "fine-tuned"  # five distinct intents: both reach 100%, and ties keep the fine-tune
+    assert selected["refit_examples"] == len(examples)
+    assert classifier.example_record["trained"] == {example_hash(e.text, e.intent) for e in examples}
+    assert classifier.example_record["heldout"] == set()
+    assert classifier.support.embeddings.shape[0] == len(examples)
+    # the thresholds were calibrated on the split the first run held out, then carried over
+    assert 0 < classifier.threshold < 1
