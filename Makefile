@@ -27,7 +27,7 @@ lint: install
 test: install lint  ## ruff, then the test suite (offline)
 	HF_HUB_OFFLINE=1 $(PY) -m pytest
 
-BENCHMARKS := latency load dialogue_latency faq_scale faq_update frustration intent_accuracy continual oos quantization
+BENCHMARKS := quality latency load dialogue_latency faq_scale faq_update frustration intent_accuracy continual oos quantization
 
 bench: install  ## every benchmark (about an hour on 2 cores); one: make bench BENCHMARKS=latency
 	for b in $(BENCHMARKS); do HF_HUB_OFFLINE=1 $(PY) benchmarks/$$b.py || exit 1; done
