@@ -180,12 +180,27 @@ class RetrievalScores:
 
 
 @dataclass(frozen=True)
+class AnswerScores:
+    """What the router would do with the top hit at the calibrated thresholds: the share of
+    queries answered directly (score >= answer threshold, or a code match), the share of those
+    answers that are right, and the share of the rest offered the right entry as a suggestion."""
+
+    answer_threshold: float
+    suggest_threshold: float
+    answered: float
+    answer_precision: float
+    suggested_right: float
+
+
+@dataclass(frozen=True)
 class FaqRun:
-    """One FAQ set (one split of it): the product's search and the dense baseline."""
+    """One FAQ set (one split of it): the product's search, the dense baseline, and the answers
+    given at the calibrated thresholds."""
 
     seed: int | None
     ours: RetrievalScores
     dense: RetrievalScores
+    answers: AnswerScores
 
 
 def product_scores(index: FaqIndex, queries: list[tuple[str, str]]) -> RetrievalScores:
@@ -219,10 +234,33 @@ def rank_scores(ranks: np.ndarray, k: int = 5) -> RetrievalScores:
     )
 
 
+def answer_scores(index: FaqIndex, queries: list[tuple[str, str]], suggestions: int = 3) -> AnswerScores:
+    """The bot's FAQ decision (``Bot._search_faq``) at the thresholds calibrated for this FAQ."""
+    thresholds = index.thresholds
+    answered = right = suggested_right = 0
+    for query, expected in queries:
+        hits = index.search(query, k=suggestions + 1)
+        if hits and (hits[0].score >= thresholds.answer or hits[0].exact):
+            answered += 1
+            right += hits[0].faq_id == expected
+        else:
+            suggested_right += any(h.faq_id == expected and h.score >= thresholds.suggest for h in hits[:suggestions])
+    rest = len(queries) - answered
+    return AnswerScores(
+        answer_threshold=thresholds.answer,
+        suggest_threshold=thresholds.suggest,
+        answered=round(answered / len(queries), 4),
+        answer_precision=round(right / answered, 4) if answered else float("nan"),
+        suggested_right=round(suggested_right / rest, 4) if rest else float("nan"),
+    )
+
+
 def run_faq(faq: FaqSet, encoder: Encoder, seed: int | None, max_queries: int | None) -> FaqRun:
     index = FaqIndex.build(faq.entries, encoder, "Flat")
     queries = faq.queries[:max_queries] if max_queries else faq.queries
-    return FaqRun(seed, product_scores(index, queries), rank_scores(dense_ranks(index, queries)))
+    return FaqRun(
+        seed, product_scores(index, queries), rank_scores(dense_ranks(index, queries)), answer_scores(index, queries)
+    )
 
 
 # -- intent classification ------------------------------------------------------------------
@@ -320,11 +358,13 @@ def faq_summary(runs: list[FaqRun]) -> dict:
 
     ours, dense = [r.ours for r in runs], [r.dense for r in runs]
     diff = Spread.of([o.hit_at_1 - d.hit_at_1 for o, d in zip(ours, dense)])
+    answers = [r.answers for r in runs]
     return {
         "splits": len(runs),
         "ours": system(ours),
         "dense": system(dense),
         "hit_at_1_diff": diff.mean,
+        "answers": {key: asdict(Spread.of([getattr(a, key) for a in answers])) for key in asdict(answers[0])},
         "per_split": [asdict(r) for r in runs],
     }
 
@@ -353,6 +393,23 @@ def faq_table(results: dict[str, list[FaqRun]]) -> list[str]:
             lines.append(f"{name:16} {label:16} {scores[0].n:>5} " + " ".join(f"{c:>13}" for c in cells))
             name = ""
     lines.append("mean ± population std over splits (banking77-faq only has several); dense = best row's cosine")
+    lines.append("")
+    lines.append(
+        f"{'router':16} {'answer at':>10} {'suggest at':>10} {'answered':>13} {'precision':>13} {'offered':>13}"
+    )
+    for name, runs in results.items():
+        answers = [r.answers for r in runs]
+        cells = [
+            str(Spread.of([getattr(a, key) for a in answers]))
+            for key in ("answered", "answer_precision", "suggested_right")
+        ]
+        lines.append(
+            f"{name:16} {answers[0].answer_threshold:>10.3f} {answers[0].suggest_threshold:>10.3f} "
+            + " ".join(f"{c:>13}" for c in cells)
+        )
+    lines.append(
+        "at the calibrated thresholds: share answered directly, right among those, right entry offered to the rest"
+    )
     return lines
 
 
