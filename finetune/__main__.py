@@ -44,6 +44,11 @@ def main(argv: list[str] | None = None) -> int:
     p_train.add_argument("--learning-rate", type=float, default=TrainingArgs.learning_rate)
     p_train.add_argument("--val-fraction", type=float, default=TrainingArgs.val_fraction)
     p_train.add_argument("--seed", type=int, default=TrainingArgs.seed)
+    p_train.add_argument(
+        "--refit",
+        action="store_true",
+        help="after choosing the epochs on the validation split, train again on every example (twice the time)",
+    )
     p_train.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
 
     p_eval = commands.add_parser("evaluate", help="score a saved version on labelled data")
@@ -67,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
                 val_fraction=args.val_fraction,
                 seed=args.seed,
                 device=args.device,
+                refit=args.refit,
             )
             classifier = train(examples, training_args, out_dir=out, base=args.base)
             metrics = classifier.version["metrics"]

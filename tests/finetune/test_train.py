@@ -214,9 +214,9 @@ def test_a_fine_tune_that_loses_to_logistic_regression_is_not_shipped(banking_ro
     assert loaded.predict_proba([e.text for e in examples]).argmax(1).tolist() == expected.tolist()
 
 
-def test_the_served_model_is_refit_on_every_example(banking_rows):
+def test_refit_trains_the_served_model_on_every_example(banking_rows):
     examples = banking_subset(banking_rows, intents=5, per_intent=12)
-    args = TrainingArgs(epochs=2, min_steps=4, max_epochs=2, fallback_cs=())
+    args = TrainingArgs(epochs=2, min_steps=4, max_epochs=2, fallback_cs=(), refit=True)
     classifier = train(examples, args, show_progress=False)
     selected = classifier.version["selected"]
     assert selected["model"] == "fine-tuned"  # five distinct intents: both reach 100%, and ties keep the fine-tune
