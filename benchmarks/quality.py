@@ -21,7 +21,7 @@ splits of train.csv, seeds 0..splits-1; the official test split is not available
 
 Time on 2 CPU cores: the FAQ part about 3 minutes (``--threads 1`` beside another job); the
 intent part trains 3 times on 9k BANKING77 rows plus once on SMP2017: tens of minutes. ``--quick`` is a smoke run of a
-minute or two (100 queries per FAQ set, one tiny training on 20 intents x 15 examples).
+minute or two (40 queries per FAQ set, one tiny training on 20 intents x 15 examples).
 
 Threads: on a machine another job keeps busy, torch's default threads (one per core) can spin
 against it: one query's embedding took 0.5 s instead of 20 ms on 2 shared cores; pass
@@ -55,7 +55,7 @@ from retrieval.__main__ import evaluate_queries, read_queries  # noqa: E402
 
 DATA = PROJECT / ".." / "shared" / "data"
 ASSETS = PROJECT / "assets"
-QUICK_QUERIES = 100  # --quick: queries per FAQ set
+QUICK_QUERIES = 40  # --quick: queries per FAQ set
 QUICK_INTENTS, QUICK_PER_INTENT = 20, 15  # --quick: the BANKING77 subset trained on
 QUICK_TRAINING = {"epochs": 1, "min_steps": 5, "max_epochs": 1}  # --quick: under --args
 BASELINE_CS = (1.0, 10.0, 100.0)

@@ -31,5 +31,5 @@ def test_quick_faq_run_reports_both_systems() -> None:
     for name, figures in result["faq"].items():
         for system in ("ours", "dense"):
             assert 0 <= figures[system]["hit_at_1"]["mean"] <= 1, (name, system)
-    assert result["faq"]["covidfaq"]["ours"]["n"] == 100
-    assert result["faq"]["covidfaq"]["dense"]["n"] == 100
+    assert result["faq"]["covidfaq"]["ours"]["n"] == 40
+    assert result["faq"]["covidfaq"]["dense"]["n"] == 40
