@@ -82,9 +82,7 @@ class TrainingArgs:
     logreg_c: float = 1.0  # inverse regularisation of the logistic-regression initialisation: a soft
     # start leaves the LoRA weights a learning signal (C=10 fits the training set almost perfectly)
     label_smoothing: float = 0.0  # share of each target spread over the other intents
-    refit: bool = (
-        False  # once the epochs are chosen on the validation split, train again on every example (2x the time)
-    )
+    refit: bool = False  # after the epochs are chosen on validation, train again on every example (2x time)
     fallback_cs: tuple[float, ...] = (1.0, 10.0)  # logistic regressions (C) kept instead if one beats the fine-tune
     target_recall: float = 0.95  # share of correct validation predictions kept above the threshold
     seed: int = 42
@@ -513,6 +511,15 @@ def _select(
     }
 
 
+def _support(classifier: IntentClassifier, examples: list[Example], label_index: dict[str, int]) -> Support:
+    """The examples embedded by the classifier's encoder, with their intents: what out-of-scope
+    detection measures closeness to."""
+    encoder = classifier.encoder
+    embeddings = torch.from_numpy(encoder.encode([e.text for e in examples])).to(encoder.device)
+    targets = torch.as_tensor([label_index[e.intent] for e in examples], device=encoder.device)
+    return Support(embeddings, targets)
+
+
 def _refit(
     examples: list[Example],
     labels: list[str],
@@ -677,9 +684,8 @@ def train(
         bias_correction = correct_new_intent_bias(head, val_logits, val_targets, new_columns)
 
     report(0.94, "Embedding the training examples for out-of-scope detection")
-    support_embeddings = torch.from_numpy(encoder.encode([e.text for e in support_set])).to(encoder.device)
-    support_targets = np.array([label_index[e.intent] for e in support_set])
-    classifier.support = Support(support_embeddings, torch.as_tensor(support_targets, device=encoder.device))
+    classifier.support = _support(classifier, support_set, label_index)
+    support_embeddings = classifier.support.embeddings
 
     report(0.97, "Calibrating the thresholds")
     # each test keeps half the allowed loss of correct turns, so together they keep target_recall
@@ -721,11 +727,9 @@ def train(
         thresholds = classifier.threshold, classifier.similarity_threshold
         classifier = _refit(in_scope, labels, args, fit.epoch, report, show_progress)
         classifier.threshold, classifier.similarity_threshold = thresholds
-        encoder, head = classifier.encoder, classifier.head
+        encoder = classifier.encoder
         support_set = in_scope
-        support_embeddings = torch.from_numpy(encoder.encode([e.text for e in support_set])).to(encoder.device)
-        support_targets = np.array([label_index[e.intent] for e in support_set])
-        classifier.support = Support(support_embeddings, torch.as_tensor(support_targets, device=encoder.device))
+        classifier.support = _support(classifier, support_set, label_index)
         selection["refit_examples"] = len(in_scope)
     train_seconds = time.perf_counter() - started
     if refit:

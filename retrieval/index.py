@@ -508,7 +508,7 @@ class FaqIndex:
         candidates = np.unique(np.concatenate([self.row_entry[rows], self.row_entry[lexical_rows]]))
         if not len(candidates):
             return []
-        phrasing, answer = self._entry_cosines(query, candidates)
+        phrasing, answer, closest = self._entry_cosines(query, candidates)
         lexical = np.zeros(len(candidates), dtype=np.float32)
         # an entry's lexical evidence is its best row; rows come best first, so keep the first per entry
         entries_of_rows = self.row_entry[lexical_rows]
@@ -517,9 +517,9 @@ class FaqIndex:
         share = lexical / self._lexical_mass(tokens) if len(lexical_rows) else lexical
         fused = fuse(phrasing, answer, share)
         exact = self._entries_with_codes({t for t in tokens if _is_code(t)}, candidates.tolist())
-        order = sorted(range(len(candidates)), key=lambda i: (int(candidates[i]) not in exact, -fused[i]))[:k]
+        not_exact = np.fromiter((int(e) not in exact for e in candidates), bool, len(candidates))
         hits = []
-        for i in order:
+        for i in np.lexsort((-fused, not_exact))[:k]:
             entry = int(candidates[i])
             item = self.entries[entry]
             hits.append(
@@ -531,23 +531,29 @@ class FaqIndex:
                     fused=round(float(fused[i]), 5),
                     lexical=round(float(lexical[i]), 3),
                     exact=entry in exact,
-                    matched=self._best_phrasing(query, entry),
+                    matched=item.phrasings[closest[i]],
                     category=item.category,
                 )
             )
         return hits
 
-    def _entry_cosines(self, query: np.ndarray, entries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per entry: the cosine of its closest question phrasing, and of its answer (the last row)."""
+    def _entry_cosines(self, query: np.ndarray, entries: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per entry: the cosine of its closest question phrasing, the cosine of its answer (the
+        last row), and which phrasing is the closest (its position in ``entry.phrasings``)."""
         starts, ends = self.entry_start[entries], self.entry_start[entries + 1]
-        cosines = self.vectors[_segments(starts, ends - starts)] @ query
-        offsets = np.concatenate([[0], np.cumsum(ends - starts)])
+        lengths = ends - starts
+        cosines = self.vectors[_segments(starts, lengths)] @ query
+        offsets = np.concatenate([[0], np.cumsum(lengths)])
         answer = cosines[offsets[1:] - 1]
         # every entry has a question row before its answer row: the maximum without the answer is defined
         masked = cosines.copy()
         masked[offsets[1:] - 1] = -np.inf
         phrasing = np.maximum.reduceat(masked, offsets[:-1])
-        return phrasing, answer
+        at_best = np.flatnonzero(masked == np.repeat(phrasing, lengths))
+        segment = np.searchsorted(offsets, at_best, side="right") - 1
+        first = np.unique(segment, return_index=True)[1]  # the first phrasing reaching the maximum
+        closest = at_best[first] - offsets[:-1]
+        return phrasing, answer, closest
 
     def _lexical_mass(self, tokens: list[str]) -> float:
         """The query's lexical weight: the sum of the IDF of its distinct known tokens, the
@@ -617,14 +623,6 @@ class FaqIndex:
         if not naming:  # codes only in deleted rows, or in too many entries to single any out
             return set()
         return set(np.intersect1d(np.concatenate(naming), np.asarray(entries, dtype=np.int64)).tolist())
-
-    def _rows_of(self, entry: int) -> np.ndarray:
-        return np.arange(self.entry_start[entry], self.entry_start[entry + 1])
-
-    def _best_phrasing(self, query: np.ndarray, entry: int) -> str:
-        rows = self._rows_of(entry)[:-1]  # the last row is the answer
-        best = rows[int(np.argmax(self.vectors[rows] @ query))]
-        return self.entries[entry].phrasings[int(best - rows[0])]
 
     # -- persistence ----------------------------------------------------------------------
     def save(self, directory: str | os.PathLike) -> Path:
