@@ -9,6 +9,11 @@ Serving on the CPU can run the same network through ONNX Runtime (:meth:`Encoder
 the weights are exported once to a cache folder keyed by their hash; answers are the same to
 about 1e-6 and one text is about 3x faster, because the whole pass is native code that does
 not hold Python's lock. Training always runs in torch.
+
+An FAQ-adapted embedder (``finetune.embedder``) is the base folder plus a LoRA adapter folder
+(``adapter=``): the adapter is merged into the weights at load, so serving costs nothing
+extra, and the fingerprint covers both, so an index built with one is never loaded with the
+other.
 """
 
 from __future__ import annotations
@@ -80,6 +85,8 @@ class Encoder:
         max_length: longest input in tokens; longer inputs are truncated.
         precision: ``auto`` (float16 on CUDA, float32 on the CPU), ``float16`` or ``float32``;
             for inference only (training always runs in float32).
+        adapter: a peft LoRA adapter folder (``save_pretrained``) trained on this model, merged
+            into the weights for inference.
     """
 
     def __init__(
@@ -89,6 +96,7 @@ class Encoder:
         batch_size: int = DEFAULT_BATCH_SIZE,
         max_length: int = 256,
         precision: str | None = "float32",
+        adapter: str | os.PathLike | None = None,
     ) -> None:
         from sentence_transformers import SentenceTransformer
 
@@ -103,6 +111,11 @@ class Encoder:
         self.model = SentenceTransformer(str(self.model_dir), device=self.device, local_files_only=True)
         self.model.max_seq_length = min(self.model.max_seq_length or max_length, max_length)
         self.model.eval()
+        self.adapter_dir = Path(adapter) if adapter else None
+        if self.adapter_dir is not None:
+            from peft import PeftModel
+
+            self.model[0].model = PeftModel.from_pretrained(self.transformer, str(self.adapter_dir)).merge_and_unload()
         self.dtype = torch.float32
         self.onnx_session = None  # an onnxruntime.InferenceSession once use_onnx() succeeded
         self.set_precision(precision)
@@ -116,11 +129,21 @@ class Encoder:
 
     @property
     def name(self) -> str:
-        return self.model_dir.name
+        if self.adapter_dir is None:
+            return self.model_dir.name
+        return f"{self.model_dir.name}+{self.adapter_dir.parent.name}"
 
     @cached_property
     def fingerprint(self) -> str:
-        return model_fingerprint(self.model_dir)
+        """The base folder's :func:`model_fingerprint`; with an adapter, a hash of that and of
+        the adapter's files (small: a few hundred kB)."""
+        base = model_fingerprint(self.model_dir)
+        if self.adapter_dir is None:
+            return base
+        digest = hashlib.sha256(base.encode())
+        for path in sorted(p for p in self.adapter_dir.iterdir() if p.is_file()):
+            digest.update(path.name.encode() + path.read_bytes())
+        return digest.hexdigest()[:16]
 
     @property
     def dimension(self) -> int:
