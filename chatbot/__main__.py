@@ -1,5 +1,5 @@
 """Terminal chat with the bot: ``python -m chatbot [--trace]``; operator commands:
-``python -m chatbot admin faq-apply|import-dialogs|retrain|versions|activate|themes|jobs``.
+``python -m chatbot admin faq-apply|adapt-embedder|embedders|use-embedder|import-dialogs|retrain|versions|activate|themes|jobs``.
 
 Trains the default model on first use (with a progress bar), like ``python app.py``.
 The admin commands call the same ``Console`` methods as the console page and print one JSON
@@ -26,6 +26,11 @@ def admin(argv: list[str]) -> int:
     p_faq = commands.add_parser("faq-apply", help="validate, index and serve an FAQ file")
     p_faq.add_argument("file")
     p_faq.add_argument("--preview", action="store_true", help="only check it and show the first rows")
+    p_faq.add_argument("--no-adapt", action="store_true", help="do not adapt the embedder to it afterwards")
+    commands.add_parser("adapt-embedder", help="adapt the embedder to the served FAQ; gate; serve if better")
+    commands.add_parser("embedders", help="the FAQ-adapted embedders and their held-out figures")
+    p_use = commands.add_parser("use-embedder", help="serve the FAQ with an adapted embedder, or 'base'")
+    p_use.add_argument("name")
     p_dialogs = commands.add_parser("import-dialogs", help="labelled turns -> training data, others -> review")
     p_dialogs.add_argument("file")
     p_retrain = commands.add_parser("retrain", help="retrain (warm start), evaluate, gate, activate")
@@ -57,11 +62,28 @@ def admin(argv: list[str]) -> int:
     try:
         if args.command == "faq-apply":
             print(f"Validating and indexing {args.file}", flush=True)
-            result = console.apply_faq(args.file)
+            result = console.apply_faq(args.file, adapt=False)  # adapted below, in the foreground
+            print(json.dumps(result, default=str))
+            if args.no_adapt or not settings.adapt_embedder:
+                return 0
+            return _follow(console.start_adapt(), "Adapting the embedder")
+        elif args.command == "adapt-embedder":
+            return _follow(console.start_adapt(), "Adapting the embedder")
+        elif args.command == "embedders":
+            result = console.embedder_versions()
+            for row in result:
+                mark = "*" if row["serving"] else " "
+                print(
+                    f"{mark} {row['name']:24} {row['entries']:5d} entries  held-out hit@1"
+                    f" base {_pct(row['base_hit_at_1'])} adapted {_pct(row['adapted_hit_at_1'])}"
+                )
+        elif args.command == "use-embedder":
+            console.use_embedder(None if args.name == "base" else args.name)
+            result = {"faq_embedder": args.name}
         elif args.command == "import-dialogs":
             result = console.import_dialogs(args.file)
         elif args.command == "retrain":
-            return _retrain(console, args.force)
+            return _follow(console.start_retrain(force=args.force), "Retraining")
         elif args.command == "versions":
             result = console.versions()
             for row in result:
@@ -95,13 +117,13 @@ def _pct(value: float | None) -> str:
     return "  n/a " if value is None else f"{100 * value:5.1f}%"
 
 
-def _retrain(console, force: bool) -> int:
+def _follow(job, description: str) -> int:
+    """Shows a background job's progress until it ends; Ctrl-C cancels it."""
     import time
 
     from tqdm.auto import tqdm
 
-    job = console.start_retrain(force=force)
-    with tqdm(total=100, desc="Retraining", unit="%", bar_format="{l_bar}{bar}| {n:.0f}% {postfix}") as bar:
+    with tqdm(total=100, desc=description, unit="%", bar_format="{l_bar}{bar}| {n:.0f}% {postfix}") as bar:
         try:
             while job.status == "running":
                 bar.n = round(100 * job.progress)

@@ -15,7 +15,10 @@ from pathlib import Path
 
 from chatbot.settings import Settings
 from finetune import IntentClassifier, ModelMismatchError, Registry, TrainingArgs, load_examples, train
-from retrieval import Encoder, FaqIndex, IndexMismatchError, faq_hash, load_faq, prune_exports
+from finetune.embedder import ADAPTER_DIR, load_record
+from retrieval import Encoder, FaqIndex, IndexMismatchError, default_model_path, faq_hash, load_faq, prune_exports
+from retrieval.atomic import damaged_files
+from retrieval.encoder import model_fingerprint
 
 log = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]
@@ -94,6 +97,48 @@ def ensure_classifier(
     return load_classifier(settings, path)
 
 
+def embedders_registry(settings: Settings) -> Registry:
+    """The FAQ-adapted embedders (``finetune.embedder``); ``current`` names the serving one,
+    none means the base model serves the FAQ."""
+    return Registry(settings.data_path / "faq" / "embedders")
+
+
+def checked_adapter(settings: Settings, version: Path) -> Path:
+    """The adapter folder of embedder ``version``; ``ValueError`` when it cannot serve: trained
+    on another base model than the settings name, unreadable, or damaged."""
+    base = Path(settings.model) if settings.model else default_model_path()
+    try:
+        trained_on = load_record(version)["base_model"]["fingerprint"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise ValueError(f"FAQ embedder {version.name} is unreadable: {exc}") from None
+    if trained_on != model_fingerprint(base):
+        raise ValueError(f"FAQ embedder {version.name} was trained on another base model than {base.name}")
+    damaged = damaged_files(version)
+    if damaged:
+        raise ValueError(f"FAQ embedder {version.name} is damaged: {', '.join(damaged)} differ from checksums.json")
+    return version / ADAPTER_DIR
+
+
+def serving_adapter(settings: Settings) -> Path | None:
+    """The serving embedder's adapter folder, or ``None`` for the base model: also when the
+    serving one cannot serve (logged; see :func:`checked_adapter`)."""
+    current = embedders_registry(settings).current()
+    if current is None:
+        return None
+    try:
+        return checked_adapter(settings, current)
+    except ValueError as exc:
+        log.error("%s: serving the FAQ with the base model", exc)
+        return None
+
+
+def faq_encoder(settings: Settings, adapter: Path | None = None) -> Encoder:
+    """The FAQ's embedder, on the configured runtime: the base model with ``adapter`` merged."""
+    encoder = Encoder(settings.model, device=settings.device, precision=settings.precision, adapter=adapter)
+    use_runtime(encoder, settings, "embedder")
+    return encoder
+
+
 def active_faq_path(settings: Settings) -> Path:
     """The FAQ being served: the last one applied from the console, else the configured file."""
     uploaded = settings.data_path / "faq" / "active.json"
@@ -105,9 +150,9 @@ def faq_index_folder(settings: Settings, entries: list, encoder: Encoder) -> Pat
     return settings.data_path / "faq" / f"index-{faq_hash(entries)}-{encoder.fingerprint}-{factory}"
 
 
-def ensure_faq_index(settings: Settings, encoder: Encoder, show_progress: bool = True) -> FaqIndex:
-    """The index of the served FAQ, loaded from cache or built and cached."""
-    entries = load_faq(active_faq_path(settings))
+def cached_faq_index(settings: Settings, entries: list, encoder: Encoder, show_progress: bool = False) -> FaqIndex:
+    """The index of ``entries`` by ``encoder``: loaded from the data folder's cache, or built
+    and cached there."""
     folder = faq_index_folder(settings, entries, encoder)
     if (folder / "meta.json").is_file():
         try:
@@ -117,3 +162,8 @@ def ensure_faq_index(settings: Settings, encoder: Encoder, show_progress: bool =
     index = FaqIndex.build(entries, encoder, settings.index_factory, show_progress=show_progress)
     index.save(folder)
     return index
+
+
+def ensure_faq_index(settings: Settings, encoder: Encoder, show_progress: bool = True) -> FaqIndex:
+    """The index of the served FAQ, loaded from cache or built and cached."""
+    return cached_faq_index(settings, load_faq(active_faq_path(settings)), encoder, show_progress)

@@ -203,7 +203,7 @@ class Bot:
     @classmethod
     def from_settings(cls, settings: Settings | None = None, progress=None, show_progress: bool = True) -> Bot:
         """Loads the serving model and FAQ (training and indexing them on first start)."""
-        from chatbot.artifacts import ensure_classifier, ensure_faq_index, use_runtime
+        from chatbot.artifacts import ensure_classifier, ensure_faq_index, faq_encoder, serving_adapter
 
         settings = settings or Settings.load()
         if settings.torch_threads:  # process-wide: one replica per core wants one thread each
@@ -212,8 +212,7 @@ class Bot:
             torch.set_num_threads(settings.torch_threads)
         domain = Domain.load(settings.assets_dir)
         classifier = ensure_classifier(settings, progress, show_progress)
-        encoder = Encoder(settings.model, device=settings.device, precision=settings.precision)
-        use_runtime(encoder, settings, "embedder")  # before indexing: a first index build runs on it too
+        encoder = faq_encoder(settings, serving_adapter(settings))  # on its runtime before a first index build
         faq = ensure_faq_index(settings, encoder, show_progress)
         redactor = Redactor(extra_patterns=domain.redact_patterns)  # PII and operator patterns, before storage
         store = Store(settings.data_path / "chatbot.db", redact=redactor.redact)

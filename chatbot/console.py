@@ -9,6 +9,9 @@
   replayed), evaluates the new and the serving version on examples neither trained on, and
   the new one replaces the serving one only when it passes the gate (or the operator forces it).
 - Unanswered themes: fallback, clarify and thumbs-down turns grouped by meaning.
+- FAQ-adapted embedder: after an FAQ is applied, a background job adapts the embedder to it
+  (``finetune.embedder``); if it passes its gate, the FAQ is re-indexed with it and swapped
+  in, else the base model serves. ``use_embedder`` rolls back or forward.
 
 The fair comparison: every version records the hashes of the examples it trained on and of
 those held out from it (``examples.json``). A retraining keeps the serving version's held-out
@@ -35,7 +38,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from chatbot.artifacts import active_faq_path, faq_index_folder, load_classifier, models_registry
+from chatbot.artifacts import (
+    active_faq_path,
+    cached_faq_index,
+    checked_adapter,
+    embedders_registry,
+    faq_encoder,
+    faq_index_folder,
+    load_classifier,
+    models_registry,
+)
 from chatbot.bot import Bot
 from chatbot.store import Store
 from finetune import (
@@ -51,6 +63,7 @@ from finetune import (
     stratified_split,
     train,
 )
+from finetune.embedder import AdaptArgs, adapt_embedder, load_record
 from retrieval import FaqEntry, FaqError, FaqIndex, RowError, faq_hash, load_faq
 from retrieval.atomic import atomic_directory
 from retrieval.faq import save_faq, validate_faq
@@ -99,11 +112,15 @@ class Console:
         self.max_upload_bytes = bot.settings.max_upload_mb * 2**20
         self._faq_stamp = _stamp(self.settings.data_path / "faq" / "active.json")  # what this process serves
         self._refused_version: str | None = None
+        self.embedders = embedders_registry(bot.settings)
+        self._embedder = _name(self.embedders.current())  # what this process serves the FAQ with
 
     # -- FAQ ----------------------------------------------------------------------------------
-    def apply_faq(self, path: str | Path) -> dict:
+    def apply_faq(self, path: str | Path, adapt: bool | None = None) -> dict:
         """Validates, indexes and serves the FAQ in ``path``. Raises ``FaqError`` (and changes
-        nothing) when the file is not a valid FAQ."""
+        nothing) when the file is not a valid FAQ. Then starts adapting the embedder to it in
+        the background when ``adapt`` (default: the ``adapt_embedder`` setting) and no other
+        job runs; ``adaptation`` in the result says which."""
         started = time.perf_counter()
         entries = load_faq(path, max_bytes=self.max_upload_bytes)
         with self._faq_lock:
@@ -115,11 +132,18 @@ class Console:
             self._faq_stamp = _stamp(active)
             previous = len(self.bot.faq)
             self.bot.swap_faq(index)
-        return {
+        result = {
             "entries": len(entries),
             "previous_entries": previous,
             "seconds": round(time.perf_counter() - started, 2),
+            "adaptation": "off",
         }
+        if self.settings.adapt_embedder if adapt is None else adapt:
+            try:
+                result["adaptation"] = f"job {self.start_adapt().id}"
+            except RuntimeError as exc:
+                result["adaptation"] = f"not started: {exc}; start it when that job is done"
+        return result
 
     def add_faq_entry(
         self, question: str, answer: str, alternatives: tuple[str, ...] = (), faq_id: str | None = None
@@ -160,6 +184,71 @@ class Console:
             else:
                 raise KeyError(f"no FAQ entry '{faq_id}'")
             self._serve(entries)
+
+    # -- FAQ-adapted embedder ---------------------------------------------------------------------
+    def start_adapt(self, args: AdaptArgs | None = None) -> Job:
+        """Adapts the embedder to the served FAQ in a background thread; poll the returned job."""
+        return self._start("adapt", self._adapt, args or AdaptArgs(device=self.settings.device))
+
+    def _adapt(self, job: Job, args: AdaptArgs) -> None:
+        try:
+            entries = list(self.bot.faq.entries)
+            name = self.embedders.new_version_name()
+            report = adapt_embedder(entries, self.settings.model, self.embedders.root / name, args, self._progress(job))
+            job.progress, job.message = 0.96, "Indexing the FAQ with the chosen embedder"
+            if report.selected == "adapted":
+                self.use_embedder(name)
+                outcome = f"the FAQ-adapted embedder {name} is serving: {report.reason}"
+            elif self._embedder is not None:
+                self.use_embedder(None)
+                outcome = f"the base embedder serves again: {report.reason}"
+            else:
+                outcome = f"the base embedder stays: {report.reason}"
+            pruned = self.embedders.prune(self.settings.keep_embedders, protect={name})
+            job.result = {**report.to_dict(), "serving": self._embedder or "base", "pruned": pruned}
+            job.status, job.progress, job.message = "done", 1.0, outcome
+            self.store.finish_job(job.id, "done", outcome, job.result)
+        except Cancelled:
+            job.status, job.message = "cancelled", "cancelled by the operator; the serving embedder is unchanged"
+            self.store.finish_job(job.id, "cancelled", job.message)
+        except Exception as exc:
+            log.exception("adapting the embedder failed")
+            job.status, job.message = "failed", f"failed: {exc}; the serving embedder is unchanged"
+            self.store.finish_job(job.id, "failed", job.message)
+
+    def use_embedder(self, name: str | None) -> None:
+        """Serves the FAQ with the adapted embedder ``name``, or with the base model (``None``):
+        a rollback or forward. The index is loaded from cache or built first, then swapped.
+        Raises ``KeyError`` for an unknown name, ``ValueError`` for one that cannot serve."""
+        adapter = None if name is None else checked_adapter(self.settings, self.embedders.path(name))
+        encoder = faq_encoder(self.settings, adapter)
+        with self._faq_lock:
+            index = cached_faq_index(self.settings, list(self.bot.faq.entries), encoder)
+            if name is None:
+                self.embedders.deactivate()
+            else:
+                self.embedders.activate(name)
+            self.bot.swap_faq(index)
+            self._embedder = name
+
+    def embedder_versions(self) -> list[dict]:
+        """The adapted embedders on disk, oldest first, with their gate figures."""
+        rows = []
+        for name in self.embedders.versions():
+            record = load_record(self.embedders.root / name)
+            report = record.get("report", {})
+            rows.append(
+                {
+                    "name": name,
+                    "serving": name == self._embedder,
+                    "created_at": record.get("created_at"),
+                    "entries": record.get("entries"),
+                    "base_hit_at_1": report.get("base_hit_at_1"),
+                    "adapted_hit_at_1": report.get("adapted_hit_at_1"),
+                    "heldout": report.get("heldout"),
+                }
+            )
+        return rows
 
     def _index(self, entries: list[FaqEntry]) -> FaqIndex:
         updated = getattr(self.bot.faq, "updated", None)  # incremental: re-embeds only what changed
@@ -306,15 +395,36 @@ class Console:
         return examples
 
     def start_retrain(self, force: bool = False, args: TrainingArgs | None = None) -> Job:
-        """Starts retraining in a background thread (one at a time); poll the returned job."""
+        """Starts retraining in a background thread; poll the returned job."""
+        return self._start("retrain", self._retrain, force, args)
+
+    def _start(self, kind: str, target: Callable, *args) -> Job:
+        """Runs ``target(job, *args)`` in a background thread; one job at a time (two trainings
+        on the same cores would each run many times slower): ``RuntimeError`` if one runs."""
         with self._job_lock:
             if self._job is not None and self._job.status == "running":
                 raise RuntimeError(f"a {self._job.kind} job is already running (job {self._job.id})")
-            job = Job(self.store.start_job("retrain"), "retrain")
-            job.thread = threading.Thread(target=self._retrain, args=(job, force, args), daemon=True, name="retrain")
+            job = Job(self.store.start_job(kind), kind)
+            job.thread = threading.Thread(target=target, args=(job, *args), daemon=True, name=kind)
             self._job = job
         job.thread.start()
         return job
+
+    def _progress(self, job: Job, start: float = 0.0, span: float = 0.95) -> Callable[[float, str], None]:
+        """A training's ``progress(fraction, message)`` for ``job``: it raises ``Cancelled`` once
+        the operator cancelled, and records progress in the database at most once a second."""
+        last_write = 0.0
+
+        def progress(fraction: float, message: str) -> None:
+            nonlocal last_write
+            if job.cancel_event.is_set():
+                raise Cancelled()
+            job.progress, job.message = start + span * fraction, message
+            if time.monotonic() - last_write > 1.0:  # the database row is for the record, not for polling
+                self.store.update_job(job.id, job.progress, message)
+                last_write = time.monotonic()
+
+        return progress
 
     @property
     def job(self) -> Job | None:
@@ -348,17 +458,7 @@ class Console:
         return training, heldout, info
 
     def _retrain(self, job: Job, force: bool, args: TrainingArgs | None) -> None:
-        last_write = 0.0
-
-        def progress(fraction: float, message: str) -> None:
-            nonlocal last_write
-            if job.cancel_event.is_set():
-                raise Cancelled()
-            job.progress, job.message = 0.05 + 0.85 * fraction, message
-            if time.monotonic() - last_write > 1.0:  # the database row is for the record, not for polling
-                self.store.update_job(job.id, job.progress, message)
-                last_write = time.monotonic()
-
+        progress = self._progress(job, 0.05, 0.85)
         try:
             job.message = "Collecting the training data"
             examples = self.training_examples()
@@ -500,8 +600,8 @@ class Console:
     # -- changes made by another process --------------------------------------------------------
     def sync_with_disk(self) -> list[str]:
         """Serves what an admin command in another process (``python -m chatbot admin ...``)
-        changed on disk: the model version that ``current`` names, and the applied FAQ.
-        Loaded first, then swapped, like the console's own changes. Returns what it swapped."""
+        changed on disk: the model version that ``current`` names, the FAQ embedder, and the
+        applied FAQ. Loaded first, then swapped, like the console's own changes. Returns what it swapped."""
         swapped = []
         current = self.registry.current()
         if current is not None and current.name not in (self.bot.model_version, self._refused_version):
@@ -513,6 +613,14 @@ class Console:
                     except Exception as exc:  # a damaged version: keep serving, do not retry it
                         self._refused_version = current.name
                         log.error("not serving model version %s written by another process: %s", current.name, exc)
+        embedder = _name(self.embedders.current())
+        if embedder != self._embedder:
+            try:
+                self.use_embedder(embedder)
+                swapped.append(f"FAQ embedder {embedder or 'base'}")
+            except (KeyError, ValueError, OSError) as exc:
+                log.error("not serving the FAQ embedder %s set by another process: %s", embedder, exc)
+                self._embedder = embedder  # do not retry it every tick
         active = self.settings.data_path / "faq" / "active.json"
         if _stamp(active) != self._faq_stamp:
             with self._faq_lock:
@@ -543,6 +651,10 @@ class Console:
 
         threading.Thread(target=loop, name="follow-disk", daemon=True).start()
         return stop
+
+
+def _name(path: Path | None) -> str | None:
+    return None if path is None else path.name
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:

@@ -156,14 +156,61 @@ def build_console(console: Console, preview_chat: gr.Blocks | None = None) -> gr
         )
         return frame, note, gr.update(interactive=True)
 
-    def apply_faq(file):
+    def apply_faq(file, progress=gr.Progress()):  # noqa: B008 (how Gradio injects a progress bar)
         if file is None:
-            return "Choose a file first."
+            yield "Choose a file first.", *embedders()
+            return
         try:
             result = console.apply_faq(file)
         except (FaqError, ValueError, OSError) as exc:
-            return _upload_error(exc)
-        return f"**Applied.** Serving {result['entries']} entries (was {result['previous_entries']}), in {result['seconds']} s."
+            yield _upload_error(exc), *embedders()
+            return
+        note = f"**Applied.** Serving {result['entries']} entries (was {result['previous_entries']}), in {result['seconds']} s."
+        job = console.job if result["adaptation"].startswith("job ") else None
+        if job is None:
+            yield f"{note} Embedder adaptation: {result['adaptation']}.", *embedders()
+            return
+        yield f"{note} Adapting the embedder to it in the background (job {job.id}).", *embedders()
+        follow(job, progress)
+        yield f"{note}\n\n**Embedder adaptation {job.status}**: {job.message}", *embedders()
+
+    def follow(job, progress) -> None:
+        while job.status == "running":
+            progress(job.progress, desc=job.message)
+            time.sleep(0.5)
+
+    def embedders():
+        rows = console.embedder_versions()
+        serving = next((r["name"] for r in rows if r["serving"]), "base")
+        frame = pd.DataFrame(
+            rows
+            or [
+                {
+                    "name": "",
+                    "serving": "",
+                    "created_at": "",
+                    "entries": "",
+                    "base_hit_at_1": "",
+                    "adapted_hit_at_1": "",
+                }
+            ]
+        )
+        return frame, gr.update(choices=["base", *(r["name"] for r in rows)], value=serving)
+
+    def adapt(progress=gr.Progress()):  # noqa: B008
+        try:
+            job = console.start_adapt()
+        except RuntimeError as exc:
+            return str(exc), *embedders()
+        follow(job, progress)
+        return f"**Embedder adaptation {job.status}**: {job.message}", *embedders()
+
+    def use_embedder(name):
+        try:
+            console.use_embedder(None if name in (None, "", "base") else name)
+        except (KeyError, ValueError, OSError) as exc:
+            return f"**Not changed.** {exc}", *embedders()
+        return f"The FAQ is now served with the **{name or 'base'}** embedder.", *embedders()
 
     # -- training -------------------------------------------------------------------------------
     def import_dialogs(file):
@@ -204,9 +251,7 @@ def build_console(console: Console, preview_chat: gr.Blocks | None = None) -> gr
             job = console.start_retrain(force=force)
         except RuntimeError as exc:
             return str(exc), jobs_frame()
-        while job.status == "running":
-            progress(job.progress, desc=job.message)
-            time.sleep(0.5)
+        follow(job, progress)
         return f"**{job.status}**: {job.message}", jobs_frame()
 
     def cancel():
@@ -422,7 +467,19 @@ def build_console(console: Console, preview_chat: gr.Blocks | None = None) -> gr
                 faq_preview = gr.Dataframe(label="preview (first 50 entries)", interactive=False, wrap=True)
                 apply_button = gr.Button("Apply", variant="primary", interactive=False, elem_id="faq-apply")
                 faq_file.change(show_faq_preview, faq_file, [faq_preview, faq_note, apply_button], **PRIVATE)
-                apply_button.click(apply_faq, faq_file, faq_note, **PRIVATE)
+                gr.Markdown(
+                    "After *Apply*, the embedder is adapted to the FAQ in the background (a few minutes);"
+                    " the adapted one serves only if it finds more held-out questions than the base model."
+                )
+                embedder_table = gr.Dataframe(label="FAQ-adapted embedders", interactive=False, elem_id="embedders")
+                with gr.Row():
+                    embedder_pick = gr.Dropdown(label="serve the FAQ with", choices=["base"], scale=3)
+                    use_button = gr.Button("Serve (roll back or forward)", scale=1)
+                    adapt_button = gr.Button("Adapt now", scale=1, elem_id="adapt")
+                embedder_outputs = [embedder_table, embedder_pick]
+                apply_button.click(apply_faq, faq_file, [faq_note, *embedder_outputs], concurrency_limit=1, **PRIVATE)
+                adapt_button.click(adapt, None, [faq_note, *embedder_outputs], concurrency_limit=1, **PRIVATE)
+                use_button.click(use_embedder, embedder_pick, [faq_note, *embedder_outputs], **PRIVATE)
             with gr.Tab("Training", id="training"):
                 gr.Markdown(
                     "Upload dialog logs (JSONL conversations or CSV turns): labelled user turns become training"
@@ -529,12 +586,12 @@ def build_console(console: Console, preview_chat: gr.Blocks | None = None) -> gr
                     preview_chat.render()
 
         def load_all():
-            return (*traffic(), jobs_frame(), *versions(), reviews(), handoffs())
+            return (*traffic(), jobs_frame(), *versions(), reviews(), handoffs(), *embedders())
 
         page.load(
             load_all,
             None,
-            [*traffic_outputs, jobs, version_table, version_pick, review_table, handoff_table],
+            [*traffic_outputs, jobs, version_table, version_pick, review_table, handoff_table, *embedder_outputs],
             **PRIVATE,
         )
     page.queue(default_concurrency_limit=4, max_size=32)

@@ -48,6 +48,10 @@ class Settings:
 
     # retrieval
     index_factory: str = "Flat"  # FAISS factory string; "HNSW32,Flat" for very large FAQs
+    # after an FAQ is applied, adapt the embedder to it in the background (finetune.embedder);
+    # the adapted one serves only if it finds more held-out phrasings than the base model
+    adapt_embedder: bool = True
+    keep_embedders: int = 5  # FAQ-adapted embedders kept on disk (never the serving one); 0 = keep all
 
     # serving
     host: str = "127.0.0.1"
@@ -121,6 +125,8 @@ class Settings:
                 problems.append(f"{name}={getattr(self, name)!r} (0 turns the limit off)")
         if self.keep_versions < 0:
             problems.append(f"keep_versions={self.keep_versions!r} (0 keeps every version)")
+        if self.keep_embedders < 0:
+            problems.append(f"keep_embedders={self.keep_embedders!r} (0 keeps every embedder)")
         if self.torch_threads < 0:
             problems.append(f"torch_threads={self.torch_threads!r} (0 = torch's default)")
         if self.follow_disk_seconds < 0:

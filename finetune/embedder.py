@@ -118,9 +118,7 @@ class AdaptReport:
         return asdict(self)
 
 
-def holdout_phrasings(
-    entries: list[FaqEntry], chosen: set[int]
-) -> tuple[list[FaqEntry], list[Heldout], set[str]]:
+def holdout_phrasings(entries: list[FaqEntry], chosen: set[int]) -> tuple[list[FaqEntry], list[Heldout], set[str]]:
     """Takes one phrasing from each entry whose position is in ``chosen``. Returns the entries
     without them, the held-out phrasings, and the ids of entries left with no phrasing at all
     (their question was the one; they keep the answer as their question, so they are found by

@@ -61,6 +61,11 @@ class Registry:
         os.replace(tmp, self.root / CURRENT_FILE)
         return path
 
+    def deactivate(self) -> None:
+        """No version serves any more (the ``current`` file is removed); for artifacts that
+        have a fallback, such as the base embedder for FAQ-adapted ones."""
+        (self.root / CURRENT_FILE).unlink(missing_ok=True)
+
     def prune(self, keep: int, protect: Iterable[str] = ()) -> list[str]:
         """Deletes the oldest versions beyond the newest ``keep`` (0 keeps all), never the
         serving one nor those in ``protect``. Each is renamed to a hidden name first, so a crash

@@ -67,7 +67,7 @@ def default_bot(tmp_path_factory):
     reuse = os.environ.get("REUSE_TEST_MODELS")
     if reuse:
         shutil.copytree(reuse, data / "models", symlinks=True)
-    settings = Settings.load(env={}, data_dir=str(data))
+    settings = Settings.load(env={}, data_dir=str(data), adapt_embedder=False)  # the tests adapting start it
     return Bot.from_settings(settings, show_progress=False)
 
 
@@ -106,7 +106,7 @@ def operator_bot(default_bot, tmp_path):
 
     data = tmp_path / "data"
     shutil.copytree(default_bot.settings.data_path / "models", data / "models")
-    settings = Settings.load(env={}, data_dir=str(data))
+    settings = Settings.load(env={}, data_dir=str(data), adapt_embedder=False)
     return Bot(
         settings,
         default_bot.domain,

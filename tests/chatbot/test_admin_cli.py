@@ -53,7 +53,7 @@ def test_admin_commands_call_the_console(data_dir, tmp_path, capsys):
     assert "question" in capsys.readouterr().out
     assert main(["admin", "faq-apply", str(bad)]) == 2  # refused, nothing changes
     assert not (data_dir / "faq" / "active.json").exists()
-    code, result = run_admin(capsys, "faq-apply", str(faq))
+    code, result = run_admin(capsys, "faq-apply", str(faq), "--no-adapt")
     assert code == 0 and result["entries"] == 1 and (data_dir / "faq" / "active.json").is_file()
     code, result = run_admin(capsys, "import-dialogs", str(dialogs))
     assert code == 0 and result["new_examples"] == 1
@@ -133,7 +133,7 @@ def test_kill_9_during_an_faq_swap_leaves_the_previous_faq(data_dir, default_bot
     big = tmp_path / "big.json"
     big.write_text(json.dumps(rows))
     before = sorted(p.name for p in (data_dir / "faq").iterdir())
-    process = _start(data_dir, "faq-apply", str(big))
+    process = _start(data_dir, "faq-apply", str(big), "--no-adapt")
     try:
         line = ""
         deadline = time.monotonic() + 120
@@ -187,7 +187,7 @@ def test_a_running_bot_serves_what_admin_commands_change(data_dir, tmp_path, cap
     )
     save_faq([*entries, pickup], tmp_path / "faq.json")
     assert bot.faq.search("can I collect my order in Rotterdam", k=1)[0].faq_id != "pickup"
-    assert run_admin(capsys, "faq-apply", str(tmp_path / "faq.json"))[0] == 0
+    assert run_admin(capsys, "faq-apply", str(tmp_path / "faq.json"), "--no-adapt")[0] == 0
     eventually(lambda: len(bot.faq) == len(entries) + 1, "the applied FAQ")
     assert bot.faq.search("can I collect my order in Rotterdam", k=1)[0].faq_id == "pickup"
 

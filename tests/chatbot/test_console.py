@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from chatbot.console import AdminAuth, Console, check_gate
 from finetune import DataError, TrainingArgs
 from retrieval import FaqError
+
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
 
 
 @pytest.fixture
@@ -31,11 +34,38 @@ def test_an_applied_faq_is_served_at_once_and_after_a_restart(console, operator_
     from chatbot.artifacts import ensure_faq_index
 
     result = console.apply_faq(write_faq(tmp_path / "faq.json", FAQ))
-    assert result == {"entries": 2, "previous_entries": 124, "seconds": result["seconds"]}
+    assert result == {"entries": 2, "previous_entries": 124, "seconds": result["seconds"], "adaptation": "off"}
     hit = operator_bot.faq.search("do you have gift cards", k=1)[0]
     assert hit.faq_id == "a"
     restarted = ensure_faq_index(operator_bot.settings, operator_bot.faq.encoder, show_progress=False)
     assert [e.id for e in restarted.entries] == ["a", "b"]
+
+
+def test_the_faq_adapted_embedder_serves_after_its_gate_survives_a_restart_and_rolls_back(
+    console, operator_bot, tmp_path
+):
+    from chatbot.artifacts import serving_adapter
+    from finetune.embedder import AdaptArgs
+    from retrieval import load_faq
+
+    base = operator_bot.faq.encoder.fingerprint
+    entries = load_faq(ASSETS / "faq.csv")[:40]
+    console.apply_faq(write_faq(tmp_path / "faq.json", [e.to_dict() for e in entries]), adapt=False)
+    job = console.start_adapt(AdaptArgs(epochs=1, learning_rate=1e-3)).wait()  # passes its gate, 23 of 40 vs 22
+    assert job.status == "done", job.message
+    assert job.result["selected"] == "adapted" and job.result["adapted_hit_at_1"] > job.result["base_hit_at_1"]
+    name = job.result["version"]
+    assert job.result["serving"] == name and name in job.message
+    adapted = operator_bot.faq.encoder
+    assert adapted.fingerprint != base and adapted.adapter_dir.parent.name == name
+    assert operator_bot.faq.search(entries[0].question, k=1)[0].faq_id == entries[0].id
+    assert [row["name"] for row in console.embedder_versions() if row["serving"]] == [name]
+
+    assert serving_adapter(operator_bot.settings) == adapted.adapter_dir  # what a restart loads
+
+    console.use_embedder(None)  # roll back to the base model
+    assert operator_bot.faq.encoder.fingerprint == base and console.embedders.current() is None
+    assert serving_adapter(operator_bot.settings) is None
 
 
 @pytest.mark.parametrize(
