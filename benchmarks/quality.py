@@ -1,12 +1,17 @@
 """The project's quality yardstick: FAQ retrieval and intent classification, ours against a plain baseline.
 
     nice -n 10 python benchmarks/quality.py [--only faq|intent] [--splits 3] [--model DIR] [--quick]
-        [--args JSON] [--chinese] [--no-smp] [--threads N] [--json-out FILE]
+        [--args JSON] [--chinese] [--no-smp] [--no-adapt] [--threads N] [--json-out FILE]
 
 FAQ retrieval (hit@1, hit@5, MRR within the top 10): the product's search (``FaqIndex.build(...,
 "Flat")`` and ``index.search``, as ``python -m retrieval evaluate`` runs it) against dense search
 alone: the cosine of the query with every row vector of the same index (same encoder, the
-answers' rows included), an entry scored by its best row. Data sets: ``own`` (assets/faq.csv
+answers' rows included), an entry scored by its best row. Then the embedder is adapted to the
+FAQ as the console does after an upload (``finetune.embedder.adapt_embedder``, its gate
+included, from the FAQ's entries only: no query is trained on) and the product's search is
+measured again with the embedder that then serves (``ours, adapted``: the base one where the
+gate refused the adapter); the router figures are those of the served embedder.
+``--no-adapt`` skips this (minutes per FAQ set). Data sets: ``own`` (assets/faq.csv
 and faq_eval.csv), ``covidfaq``, ``banking77-faq`` (BANKING77 turned into an FAQ per split
 seed: per intent 1 question + 4 alternatives, the next 20 utterances are queries) and
 ``afqmc-faq`` (Chinese; only with ``--model`` or ``--chinese``: the default MiniLM cannot
@@ -19,7 +24,7 @@ test set (an optimistic baseline). Data sets: ``banking77`` (``--splits`` strati
 splits of train.csv, seeds 0..splits-1; the official test split is not available) and
 ``smp2017`` (Chinese, train.csv -> dev.csv; ``--no-smp`` skips it).
 
-Time on 2 CPU cores: the FAQ part about 3 minutes (``--threads 1`` beside another job); the
+Time on 2 CPU cores: the FAQ part about 3 minutes without adaptation, 15 with (``--threads 1`` beside another job); the
 intent part trains 3 times on 9k BANKING77 rows plus once on SMP2017: tens of minutes. ``--quick`` is a smoke run of a
 minute or two (40 queries per FAQ set, one tiny training on 20 intents x 15 examples).
 
@@ -39,6 +44,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -50,6 +56,7 @@ PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
 from finetune import Example, TrainingArgs, evaluate, load_examples, train  # noqa: E402
+from finetune.embedder import ADAPTER_DIR, AdaptArgs, adapt_embedder  # noqa: E402
 from retrieval import Encoder, FaqEntry, FaqIndex, default_model_path, load_faq  # noqa: E402
 from retrieval.__main__ import evaluate_queries, read_queries  # noqa: E402
 
@@ -58,6 +65,7 @@ ASSETS = PROJECT / "assets"
 QUICK_QUERIES = 40  # --quick: queries per FAQ set
 QUICK_INTENTS, QUICK_PER_INTENT = 20, 15  # --quick: the BANKING77 subset trained on
 QUICK_TRAINING = {"epochs": 1, "min_steps": 5, "max_epochs": 1}  # --quick: under --args
+QUICK_ADAPT = {"epochs": 1, "max_steps": 1}  # --quick: the adaptation's code path, not its quality
 BASELINE_CS = (1.0, 10.0, 100.0)
 TOP = 10  # MRR counts ranks within the top 10, as evaluate_queries does
 
@@ -193,14 +201,29 @@ class AnswerScores:
 
 
 @dataclass(frozen=True)
+class Adaptation:
+    """The embedder adapted to one FAQ: the gate's verdict and figures (hit@1 on the held-out
+    phrasings, base and adapted), the minutes it took, the product's search with the embedder
+    that serves afterwards."""
+
+    selected: str
+    gate_base: float | None
+    gate_adapted: float | None
+    minutes: float
+    served: RetrievalScores
+
+
+@dataclass(frozen=True)
 class FaqRun:
-    """One FAQ set (one split of it): the product's search, the dense baseline, and the answers
-    given at the calibrated thresholds."""
+    """One FAQ set (one split of it): the product's search, the dense baseline, the search
+    after adaptation, and the answers given at the calibrated thresholds (of the served
+    embedder)."""
 
     seed: int | None
     ours: RetrievalScores
     dense: RetrievalScores
     answers: AnswerScores
+    adapted: Adaptation | None
 
 
 def product_scores(index: FaqIndex, queries: list[tuple[str, str]]) -> RetrievalScores:
@@ -255,12 +278,31 @@ def answer_scores(index: FaqIndex, queries: list[tuple[str, str]], suggestions: 
     )
 
 
-def run_faq(faq: FaqSet, encoder: Encoder, seed: int | None, max_queries: int | None) -> FaqRun:
+def adapted_search(
+    faq: FaqSet, base: FaqIndex, args: AdaptArgs, queries: list[tuple[str, str]]
+) -> tuple[Adaptation, FaqIndex]:
+    """Adapts the embedder to ``faq.entries`` as the console does; returns the outcome and the
+    index the product then serves (the base one if the gate refused the adapter)."""
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        version = Path(tmp) / "v1"
+        report = adapt_embedder(faq.entries, base.encoder.model_dir, version, args)
+        served = base
+        if report.selected == "adapted":
+            served = FaqIndex.build(faq.entries, Encoder(base.encoder.model_dir, adapter=version / ADAPTER_DIR), "Flat")
+    minutes = round((time.perf_counter() - started) / 60, 2)
+    scores = product_scores(served, queries)
+    return Adaptation(report.selected, report.base_hit_at_1, report.adapted_hit_at_1, minutes, scores), served
+
+
+def run_faq(
+    faq: FaqSet, encoder: Encoder, seed: int | None, max_queries: int | None, adapt: AdaptArgs | None
+) -> FaqRun:
     index = FaqIndex.build(faq.entries, encoder, "Flat")
     queries = faq.queries[:max_queries] if max_queries else faq.queries
-    return FaqRun(
-        seed, product_scores(index, queries), rank_scores(dense_ranks(index, queries)), answer_scores(index, queries)
-    )
+    adaptation, served = adapted_search(faq, index, adapt, queries) if adapt else (None, index)
+    dense = rank_scores(dense_ranks(index, queries))
+    return FaqRun(seed, product_scores(index, queries), dense, answer_scores(served, queries), adaptation)
 
 
 # -- intent classification ------------------------------------------------------------------
@@ -359,10 +401,19 @@ def faq_summary(runs: list[FaqRun]) -> dict:
     ours, dense = [r.ours for r in runs], [r.dense for r in runs]
     diff = Spread.of([o.hit_at_1 - d.hit_at_1 for o, d in zip(ours, dense)])
     answers = [r.answers for r in runs]
+    adaptations = [r.adapted for r in runs if r.adapted is not None]
+    adapted = None
+    if adaptations:
+        adapted = {
+            **system([a.served for a in adaptations]),
+            "selected": [a.selected for a in adaptations],
+            "minutes": asdict(Spread.of([a.minutes for a in adaptations])),
+        }
     return {
         "splits": len(runs),
         "ours": system(ours),
         "dense": system(dense),
+        "adapted": adapted,
         "hit_at_1_diff": diff.mean,
         "answers": {key: asdict(Spread.of([getattr(a, key) for a in answers])) for key in asdict(answers[0])},
         "per_split": [asdict(r) for r in runs],
@@ -388,11 +439,19 @@ def intent_summary(runs: list[IntentRun]) -> dict:
 def faq_table(results: dict[str, list[FaqRun]]) -> list[str]:
     lines = [f"{'FAQ retrieval':16} {'system':16} {'n':>5} {'hit@1':>13} {'hit@5':>13} {'MRR':>13}"]
     for name, runs in results.items():
-        for label, scores in (("ours (hybrid)", [r.ours for r in runs]), ("dense baseline", [r.dense for r in runs])):
+        systems = [("dense baseline", [r.dense for r in runs]), ("ours, base", [r.ours for r in runs])]
+        adaptations = [r.adapted for r in runs if r.adapted is not None]
+        if adaptations:
+            systems.append(("ours, adapted", [a.served for a in adaptations]))
+        for label, scores in systems:
             cells = [str(Spread.of([getattr(s, key) for s in scores])) for key in ("hit_at_1", "hit_at_5", "mrr")]
             lines.append(f"{name:16} {label:16} {scores[0].n:>5} " + " ".join(f"{c:>13}" for c in cells))
             name = ""
+        if adaptations:
+            gates = ", ".join(f"{a.selected} ({a.gate_base} -> {a.gate_adapted}, {a.minutes} min)" for a in adaptations)
+            lines.append(f"{'':16} gate (held-out phrasings, base -> adapted): {gates}")
     lines.append("mean ± population std over splits (banking77-faq only has several); dense = best row's cosine")
+    lines.append("ours, adapted: with the embedder serving after adaptation (the base one where the gate refused)")
     lines.append("")
     lines.append(
         f"{'router':16} {'answer at':>10} {'suggest at':>10} {'answered':>13} {'precision':>13} {'offered':>13}"
@@ -445,6 +504,7 @@ class Options:
     quick: bool
     chinese: bool
     smp: bool
+    adapt: bool
     threads: int  # torch CPU threads; 0 = torch's default
     training: dict  # TrainingArgs fields
 
@@ -464,10 +524,13 @@ def faq_part(options: Options, skipped: dict[str, str]) -> dict[str, list[FaqRun
         jobs.append((afqmc_faq, None))
     else:
         skipped["afqmc-faq"] = "Chinese: needs --model DIR or --chinese (the default MiniLM cannot read Chinese)"
+    adapt = AdaptArgs(**(QUICK_ADAPT if options.quick else {})) if options.adapt else None
+    if adapt is None:
+        skipped["adapted"] = "--no-adapt"
     results: dict[str, list[FaqRun]] = {}
     for load, seed in tqdm(jobs, desc="FAQ sets", unit="set", file=sys.stderr):
         faq = load()
-        results.setdefault(faq.name, []).append(run_faq(faq, encoder, seed, max_queries))
+        results.setdefault(faq.name, []).append(run_faq(faq, encoder, seed, max_queries, adapt))
     return results
 
 
@@ -519,6 +582,7 @@ def parse_options(argv: list[str] | None) -> tuple[Options, str | None]:
     parser.add_argument("--args", default="{}", help="JSON merged into TrainingArgs, for experiments")
     parser.add_argument("--chinese", action="store_true", help="run afqmc-faq with the default model too")
     parser.add_argument("--no-smp", action="store_true", help="skip the SMP2017 intent data set")
+    parser.add_argument("--no-adapt", action="store_true", help="skip adapting the embedder to each FAQ")
     parser.add_argument("--json-out", default=None, help="also write the JSON result to this file")
     parser.add_argument(
         "--threads", type=int, default=0, help="torch CPU threads (default 0: torch's choice); 1 on a shared machine"
@@ -536,6 +600,7 @@ def parse_options(argv: list[str] | None) -> tuple[Options, str | None]:
         quick=args.quick,
         chinese=bool(args.model) or args.chinese,
         smp=not args.no_smp,
+        adapt=not args.no_adapt,
         threads=args.threads,
         training=training_args(args.quick, args.model, args.args, parser),
     )
