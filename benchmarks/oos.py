@@ -92,6 +92,7 @@ class Scored:
         logits, pooled = features(classifier, texts)
         exp = np.exp(logits - logits.max(1, keepdims=True))
         self.probabilities = exp / exp.sum(1, keepdims=True)
+        self.energy = logits.max(1) + np.log(exp.sum(1))  # -energy (Liu et al. 2020): higher = in scope
         self.msp = self.probabilities.max(1)
         self.top = self.probabilities.argmax(1)
         unit = pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
@@ -118,6 +119,26 @@ def support_stats(classifier: IntentClassifier, oos_texts: list[str]) -> dict:
     return {"support": support, "support_labels": labels, "means": means, "precision": precision, "oos": oos}
 
 
+SCORES = ("msp", "energy", "similarity", "nearest_any", "mahalanobis")  # one number a turn: higher = in scope
+
+
+def aurocs(test_in: Scored, oos_groups: dict[str, Scored]) -> dict[str, float]:
+    """Area under the ROC curve of each single score, in-scope test rows against every
+    out-of-scope row: threshold-free, so detectors compare apart from their calibration."""
+    from sklearn.metrics import roc_auc_score
+
+    truth = np.r_[np.ones(len(test_in.msp)), np.zeros(sum(len(g.msp) for g in oos_groups.values()))]
+    return {
+        name: round(
+            float(
+                roc_auc_score(truth, np.r_[getattr(test_in, name), *(getattr(g, name) for g in oos_groups.values())])
+            ),
+            4,
+        )
+        for name in SCORES
+    }
+
+
 def quantile_floor(values: np.ndarray, keep: float) -> float:
     """The highest threshold that keeps ``keep`` of ``values`` (the calibration rule of train.py)."""
     return float(np.quantile(values, 1.0 - keep, method="lower"))
@@ -129,8 +150,10 @@ def detectors(
     """name -> function(Scored) -> accepted mask, each calibrated on the validation split to keep
     ``target`` of its correctly classified turns (as train.py does)."""
     half = 1.0 - (1.0 - target) / 2
-    kept = {name: getattr(val, name)[val_correct] for name in ("msp", "similarity", "mahalanobis", "nearest_any")}
+    kept = {name: getattr(val, name)[val_correct] for name in SCORES}
     msp = quantile_floor(kept["msp"], target)
+    energy = quantile_floor(kept["energy"], target)
+    knn = quantile_floor(kept["nearest_any"], target)
     maha = quantile_floor(kept["mahalanobis"], target)
     msp_half, sim_half, maha_half = (quantile_floor(kept[n], half) for n in ("msp", "similarity", "mahalanobis"))
     margin = val.similarity - val.oos_similarity
@@ -141,6 +164,8 @@ def detectors(
     )
     return {
         "max-softmax": lambda s: s.msp >= msp,
+        "energy": lambda s: s.energy >= energy,
+        "nearest training example (kNN, k=1)": lambda s: s.nearest_any >= knn,
         "current: softmax + similarity": lambda s: (s.msp >= stored[0]) & (s.similarity >= stored[1]),
         "Mahalanobis": lambda s: s.mahalanobis >= maha,
         "softmax + Mahalanobis": lambda s: (s.msp >= msp_half) & (s.mahalanobis >= maha_half),
@@ -216,6 +241,7 @@ def main(argv: list[str] | None = None) -> dict:
         name: score(accept, test_scored, gold_in, oos_groups)
         for name, accept in detectors(classifier, val_scored, val_correct, target, operator_scored).items()
     }
+    areas = aurocs(test_scored, oos_groups)
     top1 = round(float(np.mean(test_scored.top == gold_in)), 4)
     print(
         f"BANKING77: {len(classifier.labels)} intents trained ({len(train_set)} rows), {len(unseen)} held out; "
@@ -230,8 +256,10 @@ def main(argv: list[str] | None = None) -> dict:
             f"{name:42} {m['in_scope_accuracy']:>12.4f} {m['oos_precision']:>9.4f} {m['oos_recall']:>8.4f} "
             f"{m['recall_held_out_intents']:>10.4f} {m['recall_off_topic']:>13.4f}"
         )
+    print("\nAUROC, in scope vs out of scope, of each single score: " + ", ".join(f"{k} {v}" for k, v in areas.items()))
     summary = {
         "benchmark": "oos",
+        "auroc": areas,
         "held_out_intents": unseen,
         "train_rows": len(train_set),
         "test_in_scope": len(test_in),

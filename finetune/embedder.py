@@ -196,9 +196,13 @@ def _contrastive_loss(encoder: Encoder, batch: list[Pair], scale: float) -> torc
     return torch.nn.functional.cross_entropy(logits, torch.arange(len(batch), device=logits.device))
 
 
+def _per_epoch(pairs: int, args: AdaptArgs) -> int:
+    """Pairs an epoch trains on: all, or a sample that keeps the run within ``max_steps``."""
+    return min(pairs, args.max_steps * args.batch_size // args.epochs)
+
+
 def _steps(pairs: int, args: AdaptArgs) -> int:
-    per_epoch = min(pairs, args.max_steps * args.batch_size // args.epochs)
-    return args.epochs * -(-per_epoch // args.batch_size)
+    return args.epochs * -(-_per_epoch(pairs, args) // args.batch_size)
 
 
 def _train(encoder: Encoder, pairs: list[Pair], args: AdaptArgs, on_step: Callable[[float], None]) -> int:
@@ -206,7 +210,7 @@ def _train(encoder: Encoder, pairs: list[Pair], args: AdaptArgs, on_step: Callab
     ``on_step(loss)`` is called after each step (it may raise to cancel)."""
     parameters = _add_lora(encoder, args)
     optimizer = torch.optim.AdamW(parameters, lr=args.learning_rate)
-    per_epoch = min(len(pairs), args.max_steps * args.batch_size // args.epochs)
+    per_epoch = _per_epoch(len(pairs), args)
     done = 0
     for epoch in range(args.epochs):
         order = np.random.default_rng(args.seed + epoch).permutation(len(pairs))[:per_epoch]
