@@ -188,33 +188,24 @@ class Console:
     # -- FAQ-adapted embedder ---------------------------------------------------------------------
     def start_adapt(self, args: AdaptArgs | None = None) -> Job:
         """Adapts the embedder to the served FAQ in a background thread; poll the returned job."""
-        return self._start("adapt", self._adapt, args or AdaptArgs(device=self.settings.device))
+        return self._start("adapt", "embedder", self._adapt, args or AdaptArgs(device=self.settings.device))
 
-    def _adapt(self, job: Job, args: AdaptArgs) -> None:
-        try:
-            entries = list(self.bot.faq.entries)
-            name = self.embedders.new_version_name()
-            report = adapt_embedder(entries, self.settings.model, self.embedders.root / name, args, self._progress(job))
-            job.progress, job.message = 0.96, "Indexing the FAQ with the chosen embedder"
-            if report.selected == "adapted":
-                self.use_embedder(name)
-                outcome = f"the FAQ-adapted embedder {name} is serving: {report.reason}"
-            elif self._embedder is not None:
-                self.use_embedder(None)
-                outcome = f"the base embedder serves again: {report.reason}"
-            else:
-                outcome = f"the base embedder stays: {report.reason}"
-            pruned = self.embedders.prune(self.settings.keep_embedders, protect={name})
-            job.result = {**report.to_dict(), "serving": self._embedder or "base", "pruned": pruned}
-            job.status, job.progress, job.message = "done", 1.0, outcome
-            self.store.finish_job(job.id, "done", outcome, job.result)
-        except Cancelled:
-            job.status, job.message = "cancelled", "cancelled by the operator; the serving embedder is unchanged"
-            self.store.finish_job(job.id, "cancelled", job.message)
-        except Exception as exc:
-            log.exception("adapting the embedder failed")
-            job.status, job.message = "failed", f"failed: {exc}; the serving embedder is unchanged"
-            self.store.finish_job(job.id, "failed", job.message)
+    def _adapt(self, job: Job, args: AdaptArgs) -> tuple[str, dict]:
+        """The adaptation job: returns its outcome and result (see ``_run``)."""
+        entries = list(self.bot.faq.entries)
+        name = self.embedders.new_version_name()
+        report = adapt_embedder(entries, self.settings.model, self.embedders.root / name, args, self._progress(job))
+        job.progress, job.message = 0.96, "Indexing the FAQ with the chosen embedder"
+        if report.selected == "adapted":
+            self.use_embedder(name)
+            outcome = f"the FAQ-adapted embedder {name} is serving: {report.reason}"
+        elif self._embedder is not None:
+            self.use_embedder(None)
+            outcome = f"the base embedder serves again: {report.reason}"
+        else:
+            outcome = f"the base embedder stays: {report.reason}"
+        pruned = self.embedders.prune(self.settings.keep_embedders, protect={name})
+        return outcome, {**report.to_dict(), "serving": self._embedder or "base", "pruned": pruned}
 
     def use_embedder(self, name: str | None) -> None:
         """Serves the FAQ with the adapted embedder ``name``, or with the base model (``None``):
@@ -396,19 +387,36 @@ class Console:
 
     def start_retrain(self, force: bool = False, args: TrainingArgs | None = None) -> Job:
         """Starts retraining in a background thread; poll the returned job."""
-        return self._start("retrain", self._retrain, force, args)
+        return self._start("retrain", "model", self._retrain, force, args)
 
-    def _start(self, kind: str, target: Callable, *args) -> Job:
-        """Runs ``target(job, *args)`` in a background thread; one job at a time (two trainings
-        on the same cores would each run many times slower): ``RuntimeError`` if one runs."""
+    def _start(self, kind: str, serving: str, body: Callable[..., tuple[str, dict]], *args) -> Job:
+        """Runs ``body(job, *args)`` in a background thread; one job at a time (two trainings
+        on the same cores would each run many times slower): ``RuntimeError`` if one runs.
+        ``serving`` names what a cancelled or failed job leaves unchanged, for its message."""
         with self._job_lock:
             if self._job is not None and self._job.status == "running":
                 raise RuntimeError(f"a {self._job.kind} job is already running (job {self._job.id})")
             job = Job(self.store.start_job(kind), kind)
-            job.thread = threading.Thread(target=target, args=(job, *args), daemon=True, name=kind)
+            job.thread = threading.Thread(target=self._run, args=(job, serving, body, *args), daemon=True, name=kind)
             self._job = job
         job.thread.start()
         return job
+
+    def _run(self, job: Job, serving: str, body: Callable[..., tuple[str, dict]], *args) -> None:
+        """A job's thread: the body returns its outcome and result; its end is recorded in the
+        job and the database whichever way it ends."""
+        try:
+            outcome, result = body(job, *args)
+            job.result = result
+            job.status, job.progress, job.message = "done", 1.0, outcome
+            self.store.finish_job(job.id, "done", outcome, result)
+        except Cancelled:
+            job.status, job.message = "cancelled", f"cancelled by the operator; the serving {serving} is unchanged"
+            self.store.finish_job(job.id, "cancelled", job.message)
+        except Exception as exc:
+            log.exception("%s job %d failed", job.kind, job.id)
+            job.status, job.message = "failed", f"failed: {exc}; the serving {serving} is unchanged"
+            self.store.finish_job(job.id, "failed", job.message)
 
     def _progress(self, job: Job, start: float = 0.0, span: float = 0.95) -> Callable[[float, str], None]:
         """A training's ``progress(fraction, message)`` for ``job``: it raises ``Cancelled`` once
@@ -457,81 +465,71 @@ class Console:
             info["note"] = "the serving version has no record of its training data: it may have seen these examples"
         return training, heldout, info
 
-    def _retrain(self, job: Job, force: bool, args: TrainingArgs | None) -> None:
+    def _retrain(self, job: Job, force: bool, args: TrainingArgs | None) -> tuple[str, dict]:
+        """The retraining job: returns its outcome and result (see ``_run``)."""
         progress = self._progress(job, 0.05, 0.85)
-        try:
-            job.message = "Collecting the training data"
-            examples = self.training_examples()
-            known = set(self.bot.domain.intents)
-            unknown = sorted({e.intent for e in examples} - known - {"oos"})
-            if unknown:
-                raise ValueError(f"examples name intents that intents.yaml does not define: {unknown}")
-            train_set, test_set, evaluation = self.retrain_split(examples)
-            job.message = "Checking new intents against the serving model"
-            overlaps = intent_overlaps(self.bot.classifier, train_set)
-            for overlap in overlaps:
-                log.warning(
-                    "new intent %r: the serving model reads %.0f%% of its examples as %r",
-                    overlap["new_intent"],
-                    100 * overlap["share"],
-                    overlap["old_intent"],
+        job.message = "Collecting the training data"
+        examples = self.training_examples()
+        known = set(self.bot.domain.intents)
+        unknown = sorted({e.intent for e in examples} - known - {"oos"})
+        if unknown:
+            raise ValueError(f"examples name intents that intents.yaml does not define: {unknown}")
+        train_set, test_set, evaluation = self.retrain_split(examples)
+        job.message = "Checking new intents against the serving model"
+        overlaps = intent_overlaps(self.bot.classifier, train_set)
+        for overlap in overlaps:
+            log.warning(
+                "new intent %r: the serving model reads %.0f%% of its examples as %r",
+                overlap["new_intent"],
+                100 * overlap["share"],
+                overlap["old_intent"],
+            )
+        name = self.registry.new_version_name()
+        args = args or TrainingArgs(base_model=self.settings.model, device=self.settings.device)
+        serving_path = self.registry.current()
+        training = {"warm_start_from": None}
+        classifier = None
+        if self.settings.warm_start and serving_path is not None:
+            try:
+                classifier = train(
+                    train_set, args, progress=progress, show_progress=False, base=serving_path, heldout=test_set
                 )
-            name = self.registry.new_version_name()
-            args = args or TrainingArgs(base_model=self.settings.model, device=self.settings.device)
-            serving_path = self.registry.current()
-            training = {"warm_start_from": None}
-            classifier = None
-            if self.settings.warm_start and serving_path is not None:
-                try:
-                    classifier = train(
-                        train_set, args, progress=progress, show_progress=False, base=serving_path, heldout=test_set
-                    )
-                    training["warm_start_from"] = serving_path.name
-                except ModelMismatchError as exc:  # another base model now: start from scratch
-                    log.warning("retraining from scratch: %s", exc)
-                    training["scratch_reason"] = str(exc)
-            if classifier is None:
-                classifier = train(train_set, args, progress=progress, show_progress=False, heldout=test_set)
-            progress(1.0, "Evaluating against the serving version")
-            job.progress = 0.92
-            saved = self.compare(classifier, self.bot.classifier, test_set)
-            saved["evaluation"] = {**evaluation, **saved["evaluation"]}
-            saved["training"] = {**training, "seconds": classifier.version["metrics"]["train_seconds"]}
-            saved["overlaps"] = overlaps
-            gate = saved["gate"]
-            with atomic_directory(self.registry.root / name) as tmp:
-                classifier.save(tmp)
-                (tmp / REPORT_FILE).write_text(json.dumps(saved, indent=1), encoding="utf-8")
-            if gate["passed"] or force:
-                self.activate(name)
-                outcome = f"{name} is serving" + (" (forced past the gate)" if not gate["passed"] else "")
-            else:
-                outcome = f"{name} kept as a candidate: {gate['reason']}"
-            pruned = self.registry.prune(self.settings.keep_versions, protect={name})
-            if pruned:
-                log.info(
-                    "deleted the oldest model versions (keep_versions=%d): %s", self.settings.keep_versions, pruned
-                )
-            job.result = {
-                "version": name,
-                "pruned_versions": pruned,
-                "activated": gate["passed"] or force,
-                "gate": gate,
-                "report": saved["report"],
-                "old_intents": saved["old_intents"],
-                "new_intents": saved["new_intents"],
-                "overlaps": overlaps,
-                "warm_start_from": training["warm_start_from"],
-            }
-            job.status, job.progress, job.message = "done", 1.0, outcome
-            self.store.finish_job(job.id, "done", outcome, job.result)
-        except Cancelled:
-            job.status, job.message = "cancelled", "cancelled by the operator; the serving model is unchanged"
-            self.store.finish_job(job.id, "cancelled", job.message)
-        except Exception as exc:
-            log.exception("retraining failed")
-            job.status, job.message = "failed", f"failed: {exc}; the serving model is unchanged"
-            self.store.finish_job(job.id, "failed", job.message)
+                training["warm_start_from"] = serving_path.name
+            except ModelMismatchError as exc:  # another base model now: start from scratch
+                log.warning("retraining from scratch: %s", exc)
+                training["scratch_reason"] = str(exc)
+        if classifier is None:
+            classifier = train(train_set, args, progress=progress, show_progress=False, heldout=test_set)
+        progress(1.0, "Evaluating against the serving version")
+        job.progress = 0.92
+        saved = self.compare(classifier, self.bot.classifier, test_set)
+        saved["evaluation"] = {**evaluation, **saved["evaluation"]}
+        saved["training"] = {**training, "seconds": classifier.version["metrics"]["train_seconds"]}
+        saved["overlaps"] = overlaps
+        gate = saved["gate"]
+        with atomic_directory(self.registry.root / name) as tmp:
+            classifier.save(tmp)
+            (tmp / REPORT_FILE).write_text(json.dumps(saved, indent=1), encoding="utf-8")
+        if gate["passed"] or force:
+            self.activate(name)
+            outcome = f"{name} is serving" + (" (forced past the gate)" if not gate["passed"] else "")
+        else:
+            outcome = f"{name} kept as a candidate: {gate['reason']}"
+        pruned = self.registry.prune(self.settings.keep_versions, protect={name})
+        if pruned:
+            log.info("deleted the oldest model versions (keep_versions=%d): %s", self.settings.keep_versions, pruned)
+        result = {
+            "version": name,
+            "pruned_versions": pruned,
+            "activated": gate["passed"] or force,
+            "gate": gate,
+            "report": saved["report"],
+            "old_intents": saved["old_intents"],
+            "new_intents": saved["new_intents"],
+            "overlaps": overlaps,
+            "warm_start_from": training["warm_start_from"],
+        }
+        return outcome, result
 
     def compare(self, new: IntentClassifier, serving: IntentClassifier, heldout: list[Example]) -> dict:
         """Both versions on the held-out examples: overall, on the intents the serving version

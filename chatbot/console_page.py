@@ -259,7 +259,7 @@ def build_console(console: Console, preview_chat: gr.Blocks | None = None) -> gr
         if job is None or job.status != "running":
             return "No job is running."
         job.cancel()
-        return "Cancelling: the job stops at its next step; the serving model is unchanged."
+        return "Cancelling: the job stops at its next step; what serves is unchanged."
 
     # -- versions -------------------------------------------------------------------------------
     def versions():
