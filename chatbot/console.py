@@ -242,12 +242,7 @@ class Console:
         return rows
 
     def _index(self, entries: list[FaqEntry]) -> FaqIndex:
-        updated = getattr(self.bot.faq, "updated", None)  # incremental: re-embeds only what changed
-        index = (
-            updated(entries)
-            if updated is not None
-            else FaqIndex.build(entries, self.bot.faq.encoder, self.settings.index_factory, show_progress=False)
-        )
+        index = self.bot.faq.updated(entries)  # incremental: re-embeds only what changed
         folder = faq_index_folder(self.settings, entries, self.bot.faq.encoder)
         if not (folder / "meta.json").is_file():
             index.save(folder)

@@ -47,7 +47,9 @@ class Settings:
     max_sessions: int = 10_000  # sessions kept in memory (least recently used dropped)
 
     # retrieval
-    index_factory: str = "Flat"  # FAISS factory string; "HNSW32,Flat" for very large FAQs
+    # FAISS factory string, or "auto": exact search below 50k rows, an approximate index above
+    # (retrieval.index.choose_index_factory)
+    index_factory: str = "auto"
     # after an FAQ is applied, adapt the embedder to it in the background (finetune.embedder);
     # the adapted one serves only if it finds more held-out phrasings than the base model
     adapt_embedder: bool = True
