@@ -4,7 +4,8 @@ Dense search understands paraphrases ("my parcel never came"); BM25 keeps exact 
 names and codes ("HG-4471") that embeddings blur. The two are combined by :func:`fuse`: the
 cosine leads and the lexical match adds a bounded amount, so BM25 settles near ties but
 never outvotes a clear semantic match. Every phrasing of an entry (its question and
-alternatives) and its answer is a row in both indexes and points at the entry.
+alternatives) and its answer is a row in both indexes and points at the entry. The tokenizer
+and BM25 live in ``retrieval.lexical``.
 
 Size: the FAISS index is chosen by the number of rows unless a factory string is configured.
 Below :data:`APPROXIMATE_FROM_ROWS` it is exact (``Flat``: every row scored); from there on
@@ -28,7 +29,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -42,6 +42,7 @@ from retrieval.atomic import atomic_directory, file_sha256
 from retrieval.calibration import FaqThresholds, calibrate_faq
 from retrieval.encoder import Encoder
 from retrieval.faq import FaqEntry, faq_hash, validate_faq
+from retrieval.lexical import Bm25, is_code, lexical_tokens, segments
 
 SCHEMA_VERSION = 2  # 2 added vectors.npy and faiss_ids.npy; version 1 folders are still read
 ANSWER_WEIGHT = 0.05  # fuse(): weight of the weaker of (best phrasing, answer) cosine
@@ -55,35 +56,6 @@ HNSW_EF_SEARCH = 128
 IVF_NPROBE = 32  # for a configured IVF factory (an automatic index is never IVF)
 LEXICAL_FULL_SCAN_ROWS = 50_000  # longer posting lists only score rows found otherwise
 RETIRED_REBUILD_SHARE = 0.25  # a graph index with more retired rows than this is rebuilt
-STOPWORDS = frozenset(
-    "a an and are as at be but by for if in into is it no not of on or such that the their then there "
-    "these they this to was will with i me my we our you your do does can could would should how what "
-    "when where which who why am have has had please hi hello".split()
-)
-_WORD = re.compile(r"[^\W_]+(?:[-_./][^\W_]+)*")
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
-
-
-def lexical_tokens(text: str) -> list[str]:
-    """Lower-cased words for BM25: codes like ``hg-4471`` stay whole and also split into parts;
-    CJK runs become character unigrams and bigrams (they have no spaces between words)."""
-    tokens: list[str] = []
-    for word in _WORD.findall(text.casefold()):
-        if _CJK.search(word):
-            chars = [c for c in word if not c.isspace()]
-            tokens += chars + [a + b for a, b in zip(chars, chars[1:])]
-            continue
-        if word not in STOPWORDS:
-            tokens.append(word)
-        parts = re.split(r"[-_./]", word)
-        if len(parts) > 1:
-            tokens += [p for p in parts if p and p not in STOPWORDS]
-    return tokens
-
-
-def _is_code(token: str) -> bool:
-    """Order numbers, SKUs, model numbers: a token with digits in it, at least 3 long."""
-    return len(token) >= 3 and any(c.isdigit() for c in token)
 
 
 def fuse(phrasing: np.ndarray, answer: np.ndarray, lexical_share: np.ndarray) -> np.ndarray:
@@ -171,75 +143,6 @@ def _copy_rows(target: np.ndarray, rows: np.ndarray, index: np.ndarray) -> None:
         return
     for start, end in zip(np.concatenate([[0], breaks]), np.concatenate([breaks, [len(at)]])):
         target[at[start] : at[start] + end - start] = rows[source[start] : source[start] + end - start]
-
-
-def _segments(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Positions ``starts[0]..starts[0]+lengths[0]-1``, then the next segment's, and so on."""
-    ends = np.cumsum(lengths)
-    return np.repeat(starts - (ends - lengths), lengths) + np.arange(ends[-1] if len(ends) else 0)
-
-
-class Bm25:
-    """Okapi BM25 as Lucene (and ``bm25s``' default) scores it: for a query token in a row,
-    ``idf * tf / (tf + k1 * (1 - b + b * length / mean length))`` with
-    ``idf = ln(1 + (rows - df + 0.5) / (df + 0.5))``, k1 = 1.5, b = 0.75.
-
-    The rows are kept as token ids (``tokens``, split by ``offsets``), so :meth:`updated`
-    tokenizes only rows it has not seen and rebuilds the posting lists with array operations.
-    Posting lists are compressed columns: the rows holding token ``t`` are
-    ``indices[indptr[t]:indptr[t + 1]]`` (ascending), their scores the same slice of ``data``.
-    A row without tokens counts as one ``<empty>`` token. Limits: a token left only in
-    deleted rows keeps its id (an empty posting list) until the next full build.
-    """
-
-    K1 = 1.5
-    B = 0.75
-
-    def __init__(self, vocab: dict[str, int], tokens: np.ndarray, offsets: np.ndarray) -> None:
-        self.vocab, self.tokens, self.offsets = vocab, tokens, offsets
-        rows = len(offsets) - 1
-        lengths = np.diff(offsets)
-        keys, tf = np.unique(tokens.astype(np.int64) * rows + np.repeat(np.arange(rows), lengths), return_counts=True)
-        token, row = np.divmod(keys, rows)  # sorted by token, then row: compressed columns
-        self.indptr = np.concatenate([[0], np.cumsum(np.bincount(token, minlength=len(vocab)))])
-        df = np.diff(self.indptr)
-        idf = np.log1p((rows - df + 0.5) / (df + 0.5))
-        norm = self.K1 * (1 - self.B + self.B * lengths[row] / lengths.mean())
-        self.data = (idf[token] * tf / (tf + norm)).astype(np.float32)
-        self.indices = row.astype(np.int32 if rows < 2**31 else np.int64)
-
-    @staticmethod
-    def _ids(text: str, vocab: dict[str, int]) -> list[int]:
-        return [vocab.setdefault(t, len(vocab)) for t in lexical_tokens(text) or ["<empty>"]]
-
-    @classmethod
-    def from_texts(cls, texts) -> Bm25:
-        vocab: dict[str, int] = {}
-        ids: list[int] = []
-        lengths = [0]
-        for text in texts:
-            row = cls._ids(text, vocab)
-            ids += row
-            lengths.append(len(row))
-        return cls(vocab, np.asarray(ids, dtype=np.int32), np.cumsum(lengths))
-
-    def updated(self, texts: list[str], source: np.ndarray) -> Bm25:
-        """The index of ``texts``; ``source[i] >= 0`` names a row of this index with the same text."""
-        vocab = dict(self.vocab)  # this index is left unchanged
-        lengths = np.empty(len(texts), dtype=np.int64)
-        kept = np.flatnonzero(source >= 0)
-        lengths[kept] = np.diff(self.offsets)[source[kept]]
-        fresh = {int(i): self._ids(texts[i], vocab) for i in np.flatnonzero(source < 0)}
-        for i, ids in fresh.items():
-            lengths[i] = len(ids)
-        offsets = np.concatenate([[0], np.cumsum(lengths)])
-        tokens = np.empty(offsets[-1], dtype=np.int32)
-        tokens[_segments(offsets[kept], lengths[kept])] = self.tokens[
-            _segments(self.offsets[source[kept]], lengths[kept])
-        ]
-        for i, ids in fresh.items():
-            tokens[offsets[i] : offsets[i + 1]] = ids
-        return Bm25(vocab, tokens, offsets)
 
 
 class IndexMismatchError(ValueError):
@@ -516,7 +419,7 @@ class FaqIndex:
         lexical[np.searchsorted(candidates, entries_of_rows[first])] = bm25[first]
         share = lexical / self._lexical_mass(tokens) if len(lexical_rows) else lexical
         fused = fuse(phrasing, answer, share)
-        exact = self._entries_with_codes({t for t in tokens if _is_code(t)}, candidates.tolist())
+        exact = self._entries_with_codes({t for t in tokens if is_code(t)}, candidates.tolist())
         not_exact = np.fromiter((int(e) not in exact for e in candidates), bool, len(candidates))
         hits = []
         for i in np.lexsort((-fused, not_exact))[:k]:
@@ -542,7 +445,7 @@ class FaqIndex:
         last row), and which phrasing is the closest (its position in ``entry.phrasings``)."""
         starts, ends = self.entry_start[entries], self.entry_start[entries + 1]
         lengths = ends - starts
-        cosines = self.vectors[_segments(starts, lengths)] @ query
+        cosines = self.vectors[segments(starts, lengths)] @ query
         offsets = np.concatenate([[0], np.cumsum(lengths)])
         answer = cosines[offsets[1:] - 1]
         # every entry has a question row before its answer row: the maximum without the answer is defined

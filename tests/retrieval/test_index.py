@@ -360,12 +360,13 @@ def test_lexical_scores_match_bm25s_and_stay_exact_for_the_rows_they_return(inde
     import bm25s
 
     import retrieval.index as module
+    from retrieval.lexical import lexical_tokens
 
     reference_index = bm25s.BM25()
     rows_text = [text for e in index.entries for text in module._row_texts(e)]
-    reference_index.index([module.lexical_tokens(t) or ["<empty>"] for t in rows_text], show_progress=False)
+    reference_index.index([lexical_tokens(t) or ["<empty>"] for t in rows_text], show_progress=False)
     for query in ("HG-4471 duvet washable", "return item item portal", "gift cards", "paypal klarna cards"):
-        tokens = [t for t in module.lexical_tokens(query) if t in index._vocab]
+        tokens = [t for t in lexical_tokens(query) if t in index._vocab]
         reference = reference_index.get_scores(tokens)
         rows, scores = index._lexical_rows(tokens, np.zeros(0, np.int64), 50)
         assert rows.tolist() == [r for r in np.argsort(-reference, kind="stable") if reference[r] > 0]
@@ -380,7 +381,7 @@ def test_lexical_scores_match_bm25s_and_stay_exact_for_the_rows_they_return(inde
 
 
 def test_lexical_index_update_equals_a_fresh_one(index):
-    from retrieval.index import Bm25
+    from retrieval.lexical import Bm25
 
     texts = [text for e in EDITED for text in (*e.phrasings, e.answer)]
     known = {text: row for row, text in reversed(list(enumerate(t for e in ENTRIES for t in (*e.phrasings, e.answer))))}
