@@ -1,6 +1,6 @@
 """The bot: one turn in, one reply out, with a trace of how it decided.
 
-Routing (DESIGN.md): the intent classifier runs first. A confident intent is answered by its
+Routing: the intent classifier runs first. A confident intent is answered by its
 handler (a template, the FAQ, or a handoff to a person); an intent that needs a slot asks for
 it and takes the answer next turn. An unsure classifier falls back to FAQ search; an unsure
 FAQ search asks a clarifying question with the closest candidates; nothing close gives a
@@ -69,7 +69,7 @@ DEFAULT_TEXTS = {  # used when an operator's templates.yaml predates these templ
 @dataclass
 class Reply:
     text: str
-    route: str  # template | faq | handoff | ask_slot | clarify | fallback | empty
+    route: str  # template | faq | handoff | ask_slot | clarify | fallback | empty; app.py adds rate_limited | error
     intent: str | None
     confidence: float
     suggestions: list[str] = field(default_factory=list)

@@ -74,7 +74,7 @@ def confusion_figure(report: dict, top: int = 12):
 
 
 def continual_summary(saved: dict) -> str:
-    """The report's lines about old and new intents and the warm start (reports since issue 4)."""
+    """The report's lines about old and new intents and the warm start (reports of warm-started retrains)."""
     old, new = saved.get("old_intents"), saved.get("new_intents")
     if not old:
         return ""

@@ -3,7 +3,8 @@
 Each key may make ``burst`` requests at once and then ``per_minute`` a minute on average;
 a refused request learns how many seconds to wait (HTTP ``Retry-After``). Buckets live in
 memory, one process: behind several replicas each replica limits on its own (see
-docs/scaling.md). Idle buckets are dropped, so memory stays bounded under many clients.
+docs/scaling.md). At most ``max_keys`` buckets are kept, the least recently used dropped
+first, so memory stays bounded under many clients.
 """
 
 from __future__ import annotations

@@ -76,7 +76,7 @@ class Settings:
     holdout_fraction: float = 0.15  # share of examples held out to evaluate a retrained version
     gate_margin: float = 0.02  # a new version may lose at most this much accuracy (or F1 of any intent)
 
-    # -- conversation (issue 5) --
+    # -- conversation: frustration, handoff --
     frustration_threshold: float | None = None  # score (0-1) from which a person is offered; None = lexicon's (0.5)
     frustration_lexicon: str | None = None  # a YAML file of extra frustration cues, added to assets/frustration.yaml
     handoff_webhook_url: str | None = None  # each new handoff is POSTed here as JSON (background, 1 retry); None = off
@@ -84,7 +84,7 @@ class Settings:
     business_hours: str | None = None  # when people answer handoffs, e.g. "Mon-Fri 09:00-17:00; Sat 10:00-14:00"
     timezone: str = "UTC"  # IANA time zone of business_hours, e.g. Europe/Amsterdam
 
-    # -- continual learning (issue 4) --
+    # -- continual learning --
     keep_versions: int = 20  # after a retrain, older model versions beyond the newest 20 are deleted (never the serving one); 0 = keep all
     warm_start: bool = True  # retrain from the serving version (new intents extend its head, earlier examples are replayed); false = from scratch
     # the gate judges an intent on its own only with this many held-out examples (overall accuracy always)

@@ -1,14 +1,16 @@
 """Evaluation reports: accuracy, macro-F1, per-intent scores, confusions, out-of-scope.
 
 Rows whose label is not one of the model's intents (or is ``oos``) are out-of-scope: the
-model is right about them when its confidence stays under the calibrated threshold.
+model is right about them when it rejects them: when either calibrated test fails (softmax
+confidence under its threshold, or similarity to the nearest training example of the predicted
+intent under its own; see ``finetune.model``).
 
 Definitions (all over the given rows):
 
 - ``accuracy`` / ``macro_f1`` / ``per_intent``: top-1 intent on the in-scope rows, no threshold
   (how well the model tells its intents apart).
-- ``in_scope_accuracy``: in-scope rows with the threshold applied (a rejected row is wrong).
-- ``oos_precision`` / ``oos_recall``: of the rows the threshold rejects, the share truly
+- ``in_scope_accuracy``: in-scope rows with both tests applied (a rejected row is wrong).
+- ``oos_precision`` / ``oos_recall``: of the rows the tests reject, the share truly
   out-of-scope; of the out-of-scope rows, the share rejected. ``null`` when undefined.
 - ``overall_accuracy``: every row, out-of-scope counted as a class of its own.
 """

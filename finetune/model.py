@@ -8,6 +8,7 @@ On disk a version is a folder that plain peft can read::
     version.json          labels, data hash, hyperparameters, metrics, thresholds, base model
     examples.json         hashes of the examples it was trained on and of those held out from it
                           (what a later warm start replays, and what a fair comparison may use)
+    checksums.json        sha256 of every file above, written last: a damaged file is refused
 
 A turn is in scope when two calibrated tests agree: the softmax confidence is high enough, and
 the turn lies close to a training example of the predicted intent (cosine similarity in the
