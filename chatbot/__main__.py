@@ -63,10 +63,10 @@ def admin(argv: list[str]) -> int:
         if args.command == "faq-apply":
             print(f"Validating and indexing {args.file}", flush=True)
             result = console.apply_faq(args.file, adapt=False)  # adapted below, in the foreground
+            adapt = settings.adapt_embedder and not args.no_adapt
+            result["adaptation"] = "next, in the foreground" if adapt else "off"
             print(json.dumps(result, default=str))
-            if args.no_adapt or not settings.adapt_embedder:
-                return 0
-            return _follow(console.start_adapt(), "Adapting the embedder")
+            return _follow(console.start_adapt(), "Adapting the embedder") if adapt else 0
         elif args.command == "adapt-embedder":
             return _follow(console.start_adapt(), "Adapting the embedder")
         elif args.command == "embedders":

@@ -55,6 +55,11 @@ def test_admin_commands_call_the_console(data_dir, tmp_path, capsys):
     assert not (data_dir / "faq" / "active.json").exists()
     code, result = run_admin(capsys, "faq-apply", str(faq), "--no-adapt")
     assert code == 0 and result["entries"] == 1 and (data_dir / "faq" / "active.json").is_file()
+    assert result["adaptation"] == "off"
+    code, result = run_admin(capsys, "embedders")
+    assert code == 0 and result == []  # none adapted yet: the base model serves the FAQ
+    assert main(["admin", "use-embedder", "no-such-embedder"]) == 2
+    assert "no-such-embedder" in capsys.readouterr().err
     code, result = run_admin(capsys, "import-dialogs", str(dialogs))
     assert code == 0 and result["new_examples"] == 1
 
