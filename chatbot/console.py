@@ -137,10 +137,12 @@ class Console:
             "previous_entries": previous,
             "seconds": round(time.perf_counter() - started, 2),
             "adaptation": "off",
+            "adaptation_job": None,
         }
         if self.settings.adapt_embedder if adapt is None else adapt:
             try:
-                result["adaptation"] = f"job {self.start_adapt().id}"
+                result["adaptation_job"] = self.start_adapt().id
+                result["adaptation"] = f"job {result['adaptation_job']}"
             except RuntimeError as exc:
                 result["adaptation"] = f"not started: {exc}; start it when that job is done"
         return result

@@ -166,7 +166,7 @@ def build_console(console: Console, preview_chat: gr.Blocks | None = None) -> gr
             yield _upload_error(exc), *embedders()
             return
         note = f"**Applied.** Serving {result['entries']} entries (was {result['previous_entries']}), in {result['seconds']} s."
-        job = console.job if result["adaptation"].startswith("job ") else None
+        job = console.job if result["adaptation_job"] is not None else None
         if job is None:
             yield f"{note} Embedder adaptation: {result['adaptation']}.", *embedders()
             return

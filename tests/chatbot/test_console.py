@@ -34,7 +34,13 @@ def test_an_applied_faq_is_served_at_once_and_after_a_restart(console, operator_
     from chatbot.artifacts import ensure_faq_index
 
     result = console.apply_faq(write_faq(tmp_path / "faq.json", FAQ))
-    assert result == {"entries": 2, "previous_entries": 124, "seconds": result["seconds"], "adaptation": "off"}
+    assert result == {
+        "entries": 2,
+        "previous_entries": 124,
+        "seconds": result["seconds"],
+        "adaptation": "off",
+        "adaptation_job": None,
+    }
     hit = operator_bot.faq.search("do you have gift cards", k=1)[0]
     assert hit.faq_id == "a"
     restarted = ensure_faq_index(operator_bot.settings, operator_bot.faq.encoder, show_progress=False)
