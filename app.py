@@ -9,7 +9,7 @@ One FastAPI app in one process:
 - ``/healthz``     liveness and what is serving
 
 This file holds no business logic: a chat message goes to ``chatbot.Bot``, an operator's action
-to ``chatbot.console.Console``. No admin function is reachable from ``/``, ``/api/chat`` or the
+to ``chatbot.admin.Console``. No admin function is reachable from ``/``, ``/api/chat`` or the
 public Gradio API: the console's events live in another Blocks, mounted behind the login.
 """
 
@@ -34,7 +34,7 @@ from fastapi.responses import FileResponse, JSONResponse  # noqa: E402
 from pydantic import BaseModel, Field  # noqa: E402
 
 from chatbot import Bot, Reply, Settings  # noqa: E402
-from chatbot.console import AdminAuth, Console  # noqa: E402
+from chatbot.admin import AdminAuth, Console  # noqa: E402
 from chatbot.console_page import build_console  # noqa: E402
 from chatbot.ratelimit import RateLimiter  # noqa: E402
 

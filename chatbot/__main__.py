@@ -55,7 +55,7 @@ def admin(argv: list[str]) -> int:
         print(json.dumps({"ok": preview.ok, "entries": preview.total, "errors": len(preview.errors)}))
         return 0 if preview.ok else 2
 
-    from chatbot.console import Console
+    from chatbot.admin import Console
 
     bot = Bot.from_settings(settings)
     console = Console(bot, bot.store)
@@ -103,7 +103,7 @@ def admin(argv: list[str]) -> int:
                 for example in theme["examples"][1:4]:
                     print(f"            {example}")
         else:
-            result = bot.store.jobs()
+            result = console.job_history()
             for job in result:
                 print(f"{job['id']:4d} {job['kind']:8} {job['status']:9} {job['progress']:5.0%}  {job['message']}")
     except (FaqError, DataError, KeyError, ValueError, OSError) as exc:

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import gradio as gr
 import pandas as pd
 
-from chatbot.console import Console
+from chatbot.admin import Console, Job
 from finetune import DataError
 from retrieval import FaqError, preview_faq
 
@@ -122,14 +124,27 @@ def themes_frame(themes: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows or [{"theme": "", "turns": "", "question": "", "thumbs down": "", "also asked": ""}])
 
 
-def build_console(console: Console, preview_chat: gr.Blocks | None = None) -> gr.Blocks:
-    bot, store = console.bot, console.store
-    max_bytes = console.settings.max_upload_mb * 2**20
-    intents = sorted(bot.domain.intents)
+@dataclass
+class _Tab:
+    """What a tab fills when the page loads: its components, and the function that fills them."""
 
-    # -- traffic ----------------------------------------------------------------------------
+    outputs: list
+    load: Callable[[], tuple]
+
+
+def _follow(job: Job, progress) -> None:
+    """Mirrors a background job in a Gradio progress bar until it ends."""
+    while job.status == "running":
+        progress(job.progress, desc=job.message)
+        time.sleep(0.5)
+
+
+def _traffic_tab(console: Console) -> _Tab:
+    """Turns, fallback and handoff rates, plots; the conversation export."""
+    bot = console.bot
+
     def traffic():
-        t = store.traffic()
+        t = console.traffic()
         summary = (
             f"**{t['turns']}** turns in the last 30 days · fallback/clarify rate **{100 * t['fallback_rate']:.1f}%**"
             f" · handoff rate **{100 * t['handoff_rate']:.1f}%** · thumbs up **{t['thumbs_up']}**, down **{t['thumbs_down']}**"
@@ -140,7 +155,30 @@ def build_console(console: Console, preview_chat: gr.Blocks | None = None) -> gr
         routes = pd.DataFrame(t["routes"] or [{"route": "(none)", "turns": 0}])
         return summary, counts_plot(per_day), counts_plot(mix), counts_plot(routes)
 
-    # -- FAQ ------------------------------------------------------------------------------------
+    def export():
+        return gr.update(value=str(console.export_conversations()), visible=True)
+
+    with gr.Tab("Traffic", id="traffic"):
+        summary = gr.Markdown(elem_id="traffic-summary")
+        with gr.Row():
+            per_day = gr.BarPlot(x="day", y="turns", title="Turns per day", height=260, elem_id="turns-per-day")
+            routes = gr.BarPlot(x="route", y="turns", title="Routes", height=260, elem_id="routes")
+        mix = gr.BarPlot(x="intent", y="turns", title="Intent mix (top 15)", height=300, elem_id="intent-mix")
+        with gr.Row():
+            refresh = gr.Button("Refresh", size="sm")
+            export_button = gr.Button("Export conversations (JSONL, redacted)", size="sm")
+        export_file = gr.File(label="export", interactive=False, visible=False)
+        traffic_outputs = [summary, per_day, mix, routes]
+        refresh.click(traffic, None, traffic_outputs, **PRIVATE)
+        export_button.click(export, None, export_file, **PRIVATE)
+    return _Tab(traffic_outputs, traffic)
+
+
+def _faq_tab(console: Console) -> _Tab:
+    """FAQ upload with preview, apply, the adapted embedders and rollback."""
+    max_bytes = console.settings.max_upload_mb * 2**20
+    bot = console.bot
+
     def show_faq_preview(file):
         if file is None:
             return gr.update(value=None), "", gr.update(interactive=False)
@@ -171,13 +209,8 @@ def build_console(console: Console, preview_chat: gr.Blocks | None = None) -> gr
             yield f"{note} Embedder adaptation: {result['adaptation']}.", *embedders()
             return
         yield f"{note} Adapting the embedder to it in the background (job {job.id}).", *embedders()
-        follow(job, progress)
+        _follow(job, progress)
         yield f"{note}\n\n**Embedder adaptation {job.status}**: {job.message}", *embedders()
-
-    def follow(job, progress) -> None:
-        while job.status == "running":
-            progress(job.progress, desc=job.message)
-            time.sleep(0.5)
 
     def embedders():
         rows = console.embedder_versions()
@@ -202,7 +235,7 @@ def build_console(console: Console, preview_chat: gr.Blocks | None = None) -> gr
             job = console.start_adapt()
         except RuntimeError as exc:
             return str(exc), *embedders()
-        follow(job, progress)
+        _follow(job, progress)
         return f"**Embedder adaptation {job.status}**: {job.message}", *embedders()
 
     def use_embedder(name):
@@ -212,7 +245,35 @@ def build_console(console: Console, preview_chat: gr.Blocks | None = None) -> gr
             return f"**Not changed.** {exc}", *embedders()
         return f"The FAQ is now served with the **{name or 'base'}** embedder.", *embedders()
 
-    # -- training -------------------------------------------------------------------------------
+    with gr.Tab("FAQ", id="faq"):
+        gr.Markdown(
+            "Upload the whole FAQ (CSV, TSV, JSON, JSONL, XLSX or Markdown `## question` / answer)."
+            " It is checked row by row and previewed; *Apply* indexes it and serves it at once."
+        )
+        faq_file = gr.File(label="FAQ file", file_types=FAQ_TYPES, type="filepath", elem_id="faq-file")
+        faq_note = gr.Markdown(elem_id="faq-note")
+        faq_preview = gr.Dataframe(label="preview (first 50 entries)", interactive=False, wrap=True)
+        apply_button = gr.Button("Apply", variant="primary", interactive=False, elem_id="faq-apply")
+        faq_file.change(show_faq_preview, faq_file, [faq_preview, faq_note, apply_button], **PRIVATE)
+        gr.Markdown(
+            "After *Apply*, the embedder is adapted to the FAQ in the background (a few minutes);"
+            " the adapted one serves only if it finds more held-out questions than the base model."
+        )
+        embedder_table = gr.Dataframe(label="FAQ-adapted embedders", interactive=False, elem_id="embedders")
+        with gr.Row():
+            embedder_pick = gr.Dropdown(label="serve the FAQ with", choices=["base"], scale=3)
+            use_button = gr.Button("Serve (roll back or forward)", scale=1)
+            adapt_button = gr.Button("Adapt now", scale=1, elem_id="adapt")
+        embedder_outputs = [embedder_table, embedder_pick]
+        apply_button.click(apply_faq, faq_file, [faq_note, *embedder_outputs], concurrency_limit=1, **PRIVATE)
+        adapt_button.click(adapt, None, [faq_note, *embedder_outputs], concurrency_limit=1, **PRIVATE)
+        use_button.click(use_embedder, embedder_pick, [faq_note, *embedder_outputs], **PRIVATE)
+    return _Tab([embedder_table, embedder_pick], embedders)
+
+
+def _training_tab(console: Console) -> _Tab:
+    """Dialog-log import, retraining with progress and cancel, the job table."""
+
     def import_dialogs(file):
         if file is None:
             return "Choose a file first."
@@ -240,7 +301,7 @@ def build_console(console: Console, preview_chat: gr.Blocks | None = None) -> gr
                 "finished": _when(j["finished"]),
                 "message": j["message"],
             }
-            for j in store.jobs()
+            for j in console.job_history()
         ]
         return pd.DataFrame(
             rows or [{"job": "", "kind": "", "status": "", "started": "", "finished": "", "message": ""}]
@@ -251,7 +312,7 @@ def build_console(console: Console, preview_chat: gr.Blocks | None = None) -> gr
             job = console.start_retrain(force=force)
         except RuntimeError as exc:
             return str(exc), jobs_frame()
-        follow(job, progress)
+        _follow(job, progress)
         return f"**{job.status}**: {job.message}", jobs_frame()
 
     def cancel():
@@ -261,7 +322,29 @@ def build_console(console: Console, preview_chat: gr.Blocks | None = None) -> gr
         job.cancel()
         return "Cancelling: the job stops at its next step; what serves is unchanged."
 
-    # -- versions -------------------------------------------------------------------------------
+    with gr.Tab("Training", id="training"):
+        gr.Markdown(
+            "Upload dialog logs (JSONL conversations or CSV turns): labelled user turns become training"
+            " examples, the others go to the review queue. Retraining runs in the background; the new"
+            " version serves only if it does not regress on held-out data (or you force it)."
+        )
+        dialog_file = gr.File(label="dialog log", file_types=DIALOG_TYPES, type="filepath")
+        dialog_note = gr.Markdown()
+        dialog_file.upload(import_dialogs, dialog_file, dialog_note, **PRIVATE)
+        with gr.Row():
+            force = gr.Checkbox(label="activate even if the gate refuses it", value=False)
+            retrain_button = gr.Button("Retrain", variant="primary", elem_id="retrain")
+            cancel_button = gr.Button("Cancel", variant="stop")
+        job_note = gr.Markdown(elem_id="job-note")
+        jobs = gr.Dataframe(label="jobs", interactive=False)
+        retrain_button.click(retrain, force, [job_note, jobs], concurrency_limit=1, **PRIVATE)
+        cancel_button.click(cancel, None, job_note, **PRIVATE)
+    return _Tab([jobs], lambda: (jobs_frame(),))
+
+
+def _versions_tab(console: Console) -> _Tab:
+    """Model versions, their held-out reports with plots, activate (rollback)."""
+
     def versions():
         rows = console.versions()
         frame = pd.DataFrame(
@@ -312,9 +395,36 @@ def build_console(console: Console, preview_chat: gr.Blocks | None = None) -> gr
             return f"**Not activated**: {exc}", *versions()
         return f"**{name}** is serving now.", *versions()
 
-    # -- review queue -----------------------------------------------------------------------------
+    with gr.Tab("Versions", id="versions"):
+        version_table = gr.Dataframe(interactive=False, elem_id="versions")
+        with gr.Row():
+            version_pick = gr.Dropdown(label="version", choices=[], scale=3, elem_id="version-pick")
+            activate_button = gr.Button("Activate (roll back or forward)", scale=1)
+        version_note = gr.Markdown()
+        report_text = gr.Markdown(elem_id="report")
+        with gr.Row():
+            f1_plot = gr.BarPlot(
+                x="intent",
+                y="F1",
+                title="Per-intent F1 (held-out)",
+                height=360,
+                x_label_angle=-60,
+                y_lim=[0, 1],
+                elem_id="per-intent-f1",
+            )
+            confusion_plot = gr.Plot(label="Top confusions", elem_id="confusions")
+        version_pick.change(show_report, version_pick, [report_text, f1_plot, confusion_plot], **PRIVATE)
+        activate_button.click(activate, version_pick, [version_note, version_table, version_pick], **PRIVATE)
+    return _Tab([version_table, version_pick], versions)
+
+
+def _review_tab(console: Console) -> _Tab:
+    """The review queue: label a question with an intent or an FAQ entry, or dismiss it."""
+    intents = sorted(console.bot.domain.intents)
+    bot = console.bot
+
     def reviews():
-        rows = store.reviews()
+        rows = console.reviews()
         frame = pd.DataFrame(
             [
                 {
@@ -369,44 +479,40 @@ def build_console(console: Console, preview_chat: gr.Blocks | None = None) -> gr
         }
         return f"#{review_id} {done[kind]}.", reviews()
 
-    # -- handoffs ---------------------------------------------------------------------------------
-    def handoffs():
-        rows = store.handoffs()
-        return pd.DataFrame(
-            [
-                {
-                    "id": h["id"],
-                    "when": _when(h["ts"]),
-                    "session": h["session_id"][:12],
-                    "intent": h["intent"] or "",
-                    "reason": h["reason"],
-                    "turns": len(h["transcript"]),
-                }
-                for h in rows
-            ]
-            or [{"id": "", "when": "", "session": "", "intent": "", "reason": "", "turns": ""}]
+    with gr.Tab("Review queue", id="review"):
+        gr.Markdown(
+            "Low-confidence and thumbs-down questions. Select one, then confirm the right intent (training"
+            " data for the next retraining) or FAQ entry (a new phrasing, served at once), or dismiss it."
         )
+        review_table = gr.Dataframe(interactive=False, wrap=True, elem_id="reviews")
+        review_id = gr.State(None)
+        review_text = gr.Markdown()
+        with gr.Row():
+            review_intent = gr.Dropdown(label="intent", choices=intents, value=None)
+            label_intent = gr.Button("Use this intent", variant="primary")
+        with gr.Row():
+            review_faq = gr.Dropdown(label="FAQ entry", choices=[e.id for e in bot.faq.entries], value=None)
+            label_faq = gr.Button("Add to this FAQ entry")
+        dismiss = gr.Button("Dismiss", size="sm")
+        review_note = gr.Markdown()
+        review_table.select(pick_review, review_table, [review_id, review_text, review_intent, review_faq], **PRIVATE)
+        label_intent.click(
+            lambda i, v: label(i, "intent", v),
+            [review_id, review_intent],
+            [review_note, review_table],
+            **PRIVATE,
+        )
+        label_faq.click(
+            lambda i, v: label(i, "faq", v), [review_id, review_faq], [review_note, review_table], **PRIVATE
+        )
+        dismiss.click(lambda i: label(i, None, None), review_id, [review_note, review_table], **PRIVATE)
+    return _Tab([review_table], lambda: (reviews(),))
 
-    def pick_handoff(frame: pd.DataFrame, evt: gr.SelectData):
-        handoff_id = frame.iloc[evt.index[0]]["id"]
-        for h in store.handoffs():
-            if h["id"] == handoff_id:
-                transcript = [
-                    {"role": "user" if line["role"] == "user" else "assistant", "content": line["text"]}
-                    for line in h["transcript"]
-                ]
-                return int(handoff_id), transcript
-        return None, []
 
-    def close_handoff(handoff_id):
-        if handoff_id is not None:
-            store.close_handoff(handoff_id)
-        return handoffs(), None, []
+def _themes_tab(console: Console) -> _Tab:
+    """Unanswered themes, turned into an FAQ entry or an intent's examples."""
+    intents = sorted(console.bot.domain.intents)
 
-    def export():
-        return gr.update(value=str(console.export_conversations()), visible=True)
-
-    # -- unanswered themes ------------------------------------------------------------------------
     def themes():
         found = console.themes()
         return themes_frame(found), found
@@ -440,159 +546,104 @@ def build_console(console: Console, preview_chat: gr.Blocks | None = None) -> gr
             return f"**Not saved**: {exc}"
         return f"{added} questions labelled as intent **{intent}** (used at the next retraining)."
 
-    # -- layout ---------------------------------------------------------------------------------
+    with gr.Tab("Unanswered themes", id="themes"):
+        gr.Markdown(
+            "Questions the bot fell back on, asked to clarify or got a thumbs-down for, grouped by meaning."
+            " Select a theme to turn it into an FAQ entry (its questions become the entry's phrasings) or"
+            " into training examples of an intent."
+        )
+        themes_button = gr.Button("Find themes", size="sm", elem_id="themes-refresh")
+        themes_table = gr.Dataframe(interactive=False, wrap=True, elem_id="themes")
+        found_themes = gr.State([])
+        picked_theme = gr.State(None)
+        theme_text = gr.Markdown()
+        theme_question = gr.Textbox(label="FAQ question", elem_id="theme-question")
+        theme_answer = gr.Textbox(label="answer", lines=3, elem_id="theme-answer")
+        theme_faq_button = gr.Button("Add as FAQ entry", variant="primary", elem_id="theme-add-faq")
+        with gr.Row():
+            theme_intent = gr.Dropdown(label="intent", choices=intents, value=None)
+            theme_intent_button = gr.Button("Label these questions with this intent")
+        theme_note = gr.Markdown(elem_id="theme-note")
+        themes_button.click(themes, None, [themes_table, found_themes], **PRIVATE)
+        themes_table.select(pick_theme, found_themes, [picked_theme, theme_question, theme_text], **PRIVATE)
+        theme_faq_button.click(
+            theme_to_faq,
+            [picked_theme, theme_question, theme_answer],
+            [theme_note, themes_table, found_themes],
+            **PRIVATE,
+        )
+        theme_intent_button.click(theme_to_intent, [picked_theme, theme_intent], theme_note, **PRIVATE)
+    return _Tab([], tuple)
+
+
+def _handoffs_tab(console: Console) -> _Tab:
+    """Conversations handed to a person: transcripts, mark as handled."""
+
+    def handoffs():
+        rows = console.handoffs()
+        return pd.DataFrame(
+            [
+                {
+                    "id": h["id"],
+                    "when": _when(h["ts"]),
+                    "session": h["session_id"][:12],
+                    "intent": h["intent"] or "",
+                    "reason": h["reason"],
+                    "turns": len(h["transcript"]),
+                }
+                for h in rows
+            ]
+            or [{"id": "", "when": "", "session": "", "intent": "", "reason": "", "turns": ""}]
+        )
+
+    def pick_handoff(frame: pd.DataFrame, evt: gr.SelectData):
+        handoff_id = frame.iloc[evt.index[0]]["id"]
+        for h in console.handoffs():
+            if h["id"] == handoff_id:
+                transcript = [
+                    {"role": "user" if line["role"] == "user" else "assistant", "content": line["text"]}
+                    for line in h["transcript"]
+                ]
+                return int(handoff_id), transcript
+        return None, []
+
+    def close_handoff(handoff_id):
+        if handoff_id is not None:
+            console.close_handoff(handoff_id)
+        return handoffs(), None, []
+
+    with gr.Tab("Handoffs", id="handoffs"):
+        handoff_table = gr.Dataframe(interactive=False, elem_id="handoffs")
+        handoff_id = gr.State(None)
+        transcript = gr.Chatbot(label="transcript (redacted)", height=320, sanitize_html=True)
+        close_button = gr.Button("Mark as handled", size="sm")
+        handoff_table.select(pick_handoff, handoff_table, [handoff_id, transcript], **PRIVATE)
+        close_button.click(close_handoff, handoff_id, [handoff_table, handoff_id, transcript], **PRIVATE)
+    return _Tab([handoff_table], lambda: (handoffs(),))
+
+
+def build_console(console: Console, preview_chat: gr.Blocks | None = None) -> gr.Blocks:
+    """The page: one function per tab, each wiring its own components to ``Console`` methods."""
     with gr.Blocks(title="Operator console") as page:
         gr.Markdown("## Operator console")
         with gr.Tabs():
-            with gr.Tab("Traffic", id="traffic"):
-                summary = gr.Markdown(elem_id="traffic-summary")
-                with gr.Row():
-                    per_day = gr.BarPlot(x="day", y="turns", title="Turns per day", height=260, elem_id="turns-per-day")
-                    routes = gr.BarPlot(x="route", y="turns", title="Routes", height=260, elem_id="routes")
-                mix = gr.BarPlot(x="intent", y="turns", title="Intent mix (top 15)", height=300, elem_id="intent-mix")
-                with gr.Row():
-                    refresh = gr.Button("Refresh", size="sm")
-                    export_button = gr.Button("Export conversations (JSONL, redacted)", size="sm")
-                export_file = gr.File(label="export", interactive=False, visible=False)
-                traffic_outputs = [summary, per_day, mix, routes]
-                refresh.click(traffic, None, traffic_outputs, **PRIVATE)
-                export_button.click(export, None, export_file, **PRIVATE)
-            with gr.Tab("FAQ", id="faq"):
-                gr.Markdown(
-                    "Upload the whole FAQ (CSV, TSV, JSON, JSONL, XLSX or Markdown `## question` / answer)."
-                    " It is checked row by row and previewed; *Apply* indexes it and serves it at once."
-                )
-                faq_file = gr.File(label="FAQ file", file_types=FAQ_TYPES, type="filepath", elem_id="faq-file")
-                faq_note = gr.Markdown(elem_id="faq-note")
-                faq_preview = gr.Dataframe(label="preview (first 50 entries)", interactive=False, wrap=True)
-                apply_button = gr.Button("Apply", variant="primary", interactive=False, elem_id="faq-apply")
-                faq_file.change(show_faq_preview, faq_file, [faq_preview, faq_note, apply_button], **PRIVATE)
-                gr.Markdown(
-                    "After *Apply*, the embedder is adapted to the FAQ in the background (a few minutes);"
-                    " the adapted one serves only if it finds more held-out questions than the base model."
-                )
-                embedder_table = gr.Dataframe(label="FAQ-adapted embedders", interactive=False, elem_id="embedders")
-                with gr.Row():
-                    embedder_pick = gr.Dropdown(label="serve the FAQ with", choices=["base"], scale=3)
-                    use_button = gr.Button("Serve (roll back or forward)", scale=1)
-                    adapt_button = gr.Button("Adapt now", scale=1, elem_id="adapt")
-                embedder_outputs = [embedder_table, embedder_pick]
-                apply_button.click(apply_faq, faq_file, [faq_note, *embedder_outputs], concurrency_limit=1, **PRIVATE)
-                adapt_button.click(adapt, None, [faq_note, *embedder_outputs], concurrency_limit=1, **PRIVATE)
-                use_button.click(use_embedder, embedder_pick, [faq_note, *embedder_outputs], **PRIVATE)
-            with gr.Tab("Training", id="training"):
-                gr.Markdown(
-                    "Upload dialog logs (JSONL conversations or CSV turns): labelled user turns become training"
-                    " examples, the others go to the review queue. Retraining runs in the background; the new"
-                    " version serves only if it does not regress on held-out data (or you force it)."
-                )
-                dialog_file = gr.File(label="dialog log", file_types=DIALOG_TYPES, type="filepath")
-                dialog_note = gr.Markdown()
-                dialog_file.upload(import_dialogs, dialog_file, dialog_note, **PRIVATE)
-                with gr.Row():
-                    force = gr.Checkbox(label="activate even if the gate refuses it", value=False)
-                    retrain_button = gr.Button("Retrain", variant="primary", elem_id="retrain")
-                    cancel_button = gr.Button("Cancel", variant="stop")
-                job_note = gr.Markdown(elem_id="job-note")
-                jobs = gr.Dataframe(label="jobs", interactive=False)
-                retrain_button.click(retrain, force, [job_note, jobs], concurrency_limit=1, **PRIVATE)
-                cancel_button.click(cancel, None, job_note, **PRIVATE)
-            with gr.Tab("Versions", id="versions"):
-                version_table = gr.Dataframe(interactive=False, elem_id="versions")
-                with gr.Row():
-                    version_pick = gr.Dropdown(label="version", choices=[], scale=3, elem_id="version-pick")
-                    activate_button = gr.Button("Activate (roll back or forward)", scale=1)
-                version_note = gr.Markdown()
-                report_text = gr.Markdown(elem_id="report")
-                with gr.Row():
-                    f1_plot = gr.BarPlot(
-                        x="intent",
-                        y="F1",
-                        title="Per-intent F1 (held-out)",
-                        height=360,
-                        x_label_angle=-60,
-                        y_lim=[0, 1],
-                        elem_id="per-intent-f1",
-                    )
-                    confusion_plot = gr.Plot(label="Top confusions", elem_id="confusions")
-                version_pick.change(show_report, version_pick, [report_text, f1_plot, confusion_plot], **PRIVATE)
-                activate_button.click(activate, version_pick, [version_note, version_table, version_pick], **PRIVATE)
-            with gr.Tab("Review queue", id="review"):
-                gr.Markdown(
-                    "Low-confidence and thumbs-down questions. Select one, then confirm the right intent (training"
-                    " data for the next retraining) or FAQ entry (a new phrasing, served at once), or dismiss it."
-                )
-                review_table = gr.Dataframe(interactive=False, wrap=True, elem_id="reviews")
-                review_id = gr.State(None)
-                review_text = gr.Markdown()
-                with gr.Row():
-                    review_intent = gr.Dropdown(label="intent", choices=intents, value=None)
-                    label_intent = gr.Button("Use this intent", variant="primary")
-                with gr.Row():
-                    review_faq = gr.Dropdown(label="FAQ entry", choices=[e.id for e in bot.faq.entries], value=None)
-                    label_faq = gr.Button("Add to this FAQ entry")
-                dismiss = gr.Button("Dismiss", size="sm")
-                review_note = gr.Markdown()
-                review_table.select(
-                    pick_review, review_table, [review_id, review_text, review_intent, review_faq], **PRIVATE
-                )
-                label_intent.click(
-                    lambda i, v: label(i, "intent", v),
-                    [review_id, review_intent],
-                    [review_note, review_table],
-                    **PRIVATE,
-                )
-                label_faq.click(
-                    lambda i, v: label(i, "faq", v), [review_id, review_faq], [review_note, review_table], **PRIVATE
-                )
-                dismiss.click(lambda i: label(i, None, None), review_id, [review_note, review_table], **PRIVATE)
-            with gr.Tab("Unanswered themes", id="themes"):
-                gr.Markdown(
-                    "Questions the bot fell back on, asked to clarify or got a thumbs-down for, grouped by meaning."
-                    " Select a theme to turn it into an FAQ entry (its questions become the entry's phrasings) or"
-                    " into training examples of an intent."
-                )
-                themes_button = gr.Button("Find themes", size="sm", elem_id="themes-refresh")
-                themes_table = gr.Dataframe(interactive=False, wrap=True, elem_id="themes")
-                found_themes = gr.State([])
-                picked_theme = gr.State(None)
-                theme_text = gr.Markdown()
-                theme_question = gr.Textbox(label="FAQ question", elem_id="theme-question")
-                theme_answer = gr.Textbox(label="answer", lines=3, elem_id="theme-answer")
-                theme_faq_button = gr.Button("Add as FAQ entry", variant="primary", elem_id="theme-add-faq")
-                with gr.Row():
-                    theme_intent = gr.Dropdown(label="intent", choices=intents, value=None)
-                    theme_intent_button = gr.Button("Label these questions with this intent")
-                theme_note = gr.Markdown(elem_id="theme-note")
-                themes_button.click(themes, None, [themes_table, found_themes], **PRIVATE)
-                themes_table.select(pick_theme, found_themes, [picked_theme, theme_question, theme_text], **PRIVATE)
-                theme_faq_button.click(
-                    theme_to_faq,
-                    [picked_theme, theme_question, theme_answer],
-                    [theme_note, themes_table, found_themes],
-                    **PRIVATE,
-                )
-                theme_intent_button.click(theme_to_intent, [picked_theme, theme_intent], theme_note, **PRIVATE)
-            with gr.Tab("Handoffs", id="handoffs"):
-                handoff_table = gr.Dataframe(interactive=False, elem_id="handoffs")
-                handoff_id = gr.State(None)
-                transcript = gr.Chatbot(label="transcript (redacted)", height=320, sanitize_html=True)
-                close_button = gr.Button("Mark as handled", size="sm")
-                handoff_table.select(pick_handoff, handoff_table, [handoff_id, transcript], **PRIVATE)
-                close_button.click(close_handoff, handoff_id, [handoff_table, handoff_id, transcript], **PRIVATE)
+            tabs = [
+                _traffic_tab(console),
+                _faq_tab(console),
+                _training_tab(console),
+                _versions_tab(console),
+                _review_tab(console),
+                _themes_tab(console),
+                _handoffs_tab(console),
+            ]
             if preview_chat is not None:
                 with gr.Tab("Try the bot", id="try"):
                     gr.Markdown("The public chat, with the *why this answer* panel for operators.")
                     preview_chat.render()
 
         def load_all():
-            return (*traffic(), jobs_frame(), *versions(), reviews(), handoffs(), *embedders())
+            return tuple(value for tab in tabs for value in tab.load())
 
-        page.load(
-            load_all,
-            None,
-            [*traffic_outputs, jobs, version_table, version_pick, review_table, handoff_table, *embedder_outputs],
-            **PRIVATE,
-        )
+        page.load(load_all, None, [output for tab in tabs for output in tab.outputs], **PRIVATE)
     page.queue(default_concurrency_limit=4, max_size=32)
     return page

@@ -52,7 +52,7 @@ def page(browser):
 def site(operator_bot):
     """The whole server (chat, API, console behind its login) for one test."""
     from app import build_server
-    from chatbot.console import AdminAuth, Console
+    from chatbot.admin import AdminAuth, Console
 
     auth = AdminAuth(operator_bot.store, "admin", PASSWORD)
     with serve(build_server(operator_bot, Console(operator_bot, operator_bot.store), auth)) as url:
@@ -166,7 +166,7 @@ def test_console_refuses_a_wrong_password_and_admits_the_right_one(site, page):
 def test_console_plots_traffic_and_each_versions_report(site, page, operator_bot):
     from playwright.sync_api import expect
 
-    from chatbot.console import Console
+    from chatbot.admin import Console
     from finetune import TrainingArgs
 
     questions = ["hi", "where is my order A-12345?", "how much is shipping?", "blorf zzkx", "I want to return a chair"]

@@ -13,7 +13,7 @@ PASSWORD = "operator-http-password"
 @pytest.fixture
 def site(operator_bot):
     from app import build_server
-    from chatbot.console import AdminAuth, Console
+    from chatbot.admin import AdminAuth, Console
 
     auth = AdminAuth(operator_bot.store, "admin", PASSWORD)
     with serve(build_server(operator_bot, Console(operator_bot, operator_bot.store), auth)) as url:

@@ -164,7 +164,7 @@ def test_a_running_bot_serves_what_admin_commands_change(data_dir, tmp_path, cap
     swaps in the version and the FAQ they wrote, without a restart; a damaged version written
     that way is refused and the bot keeps answering."""
     from chatbot import Bot, Settings
-    from chatbot.console import Console
+    from chatbot.admin import Console
     from retrieval import load_faq
     from retrieval.faq import FaqEntry, save_faq
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from chatbot.console import AdminAuth, Console, check_gate
+from chatbot.admin import AdminAuth, Console, check_gate
 from finetune import DataError, TrainingArgs
 from retrieval import FaqError
 
@@ -97,7 +97,7 @@ def test_a_bad_faq_upload_changes_nothing(console, operator_bot, tmp_path, name,
 
 
 def test_an_oversized_upload_is_refused_before_reading(console, operator_bot, tmp_path):
-    console.max_upload_bytes = 1000
+    console.faq.max_upload_bytes = 1000  # the limit every upload of the console reads
     big = tmp_path / "faq.csv"
     big.write_text("id,question,answer\n" + "x,y,z\n" * 1000, encoding="utf-8")
     with pytest.raises(FaqError, match="MB|bytes|limit"):
