@@ -62,7 +62,7 @@ def admin(argv: list[str]) -> int:
     try:
         if args.command == "faq-apply":
             print(f"Validating and indexing {args.file}", flush=True)
-            result = console.apply_faq(args.file, adapt=False)  # adapted below, in the foreground
+            result = console.apply_faq(args.file, adapt=False, show_progress=True)  # adapted below, in the foreground
             adapt = settings.adapt_embedder and not args.no_adapt
             result["adaptation"] = "next, in the foreground" if adapt else "off"
             print(json.dumps(result, default=str))

@@ -57,8 +57,8 @@ class Console:
         return self.faq.embedders
 
     # -- FAQ ------------------------------------------------------------------------------------
-    def apply_faq(self, path: str | Path, adapt: bool | None = None) -> dict:
-        return self.faq.apply(path, adapt)
+    def apply_faq(self, path: str | Path, adapt: bool | None = None, show_progress: bool = False) -> dict:
+        return self.faq.apply(path, adapt, show_progress)
 
     def add_faq_entry(
         self, question: str, answer: str, alternatives: tuple[str, ...] = (), faq_id: str | None = None

@@ -47,16 +47,17 @@ class FaqAdmin:
         self.embedder = _name(self.embedders.current())  # the adapted embedder this process serves, None = base
 
     # -- the entries ------------------------------------------------------------------------------
-    def apply(self, path: str | Path, adapt: bool | None = None) -> dict:
+    def apply(self, path: str | Path, adapt: bool | None = None, show_progress: bool = False) -> dict:
         """Validates, indexes and serves the FAQ in ``path``. Raises ``FaqError`` (and changes
         nothing) when the file is not a valid FAQ. Then starts adapting the embedder to it in
         the background when ``adapt`` (default: the ``adapt_embedder`` setting) and no other
-        job runs; ``adaptation`` in the result says which."""
+        job runs; ``adaptation`` in the result says which. ``show_progress``: a progress bar
+        (on stderr) while the new and changed entries are embedded."""
         started = time.perf_counter()
         entries = load_faq(path, max_bytes=self.max_upload_bytes)
         previous = len(self.bot.faq)
         with self._lock:
-            self._serve(entries)
+            self._serve(entries, show_progress)
         result = {
             "entries": len(entries),
             "previous_entries": previous,
@@ -103,18 +104,18 @@ class FaqAdmin:
                 raise KeyError(f"no FAQ entry '{faq_id}'")
             self._serve(entries)
 
-    def _serve(self, entries: list[FaqEntry]) -> None:
+    def _serve(self, entries: list[FaqEntry], show_progress: bool = False) -> None:
         """Indexes ``entries`` (incrementally), records them as the served FAQ and swaps them in.
         The caller holds the lock."""
-        index = self._index(entries)
+        index = self._index(entries, show_progress)
         tmp = self._active.with_suffix(".json.tmp")
         save_faq(entries, tmp)
         tmp.replace(self._active)  # the FAQ served after a restart
         self._stamp = _stamp(self._active)
         self.bot.swap_faq(index)
 
-    def _index(self, entries: list[FaqEntry]) -> FaqIndex:
-        index = self.bot.faq.updated(entries)  # incremental: re-embeds only what changed
+    def _index(self, entries: list[FaqEntry], show_progress: bool = False) -> FaqIndex:
+        index = self.bot.faq.updated(entries, show_progress)  # incremental: re-embeds only what changed
         folder = faq_index_folder(self.settings, entries, self.bot.faq.encoder)
         if not (folder / "meta.json").is_file():
             index.save(folder)

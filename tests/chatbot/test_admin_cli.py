@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -140,13 +141,17 @@ def test_kill_9_during_an_faq_swap_leaves_the_previous_faq(data_dir, default_bot
     before = sorted(p.name for p in (data_dir / "faq").iterdir())
     process = _start(data_dir, "faq-apply", str(big), "--no-adapt")
     try:
-        line = ""
+        output, done, total = "", 0, 0
         deadline = time.monotonic() + 120
-        while "Validating and indexing" not in line:
-            assert time.monotonic() < deadline and process.poll() is None, line
-            line = process.stdout.readline()
-        time.sleep(1.0)  # embedding 3,000 entries takes far longer than this
-        assert process.poll() is None, "the swap finished before the kill: make the FAQ bigger"
+        while done == 0:  # until the progress bar shows the embedding under way
+            assert time.monotonic() < deadline and process.poll() is None, output[-3000:]
+            output += process.stdout.read(1)
+            bar = (
+                re.findall(r"Embedding:.*\| *(\d+)/(\d+) \[$", output.splitlines()[-1]) if output.endswith("[") else []
+            )
+            if bar:  # the embedding bar was drawn again (text mode reads its "\r" as a newline)
+                done, total = map(int, bar[0])
+        assert done < total and process.poll() is None, "the swap finished before the kill: make the FAQ bigger"
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
     finally:
@@ -159,7 +164,7 @@ def test_kill_9_during_an_faq_swap_leaves_the_previous_faq(data_dir, default_bot
     assert len(index) == len(default_bot.faq) == 124
 
 
-def test_a_running_bot_serves_what_admin_commands_change(data_dir, tmp_path, capsys, request):
+def test_a_running_bot_serves_what_admin_commands_change(data_dir, tmp_path, capsys, caplog, request):
     """`admin activate` and `admin faq-apply` run beside a live server: the server's follower
     swaps in the version and the FAQ they wrote, without a restart; a damaged version written
     that way is refused and the bot keeps answering."""
@@ -200,6 +205,6 @@ def test_a_running_bot_serves_what_admin_commands_change(data_dir, tmp_path, cap
     shutil.copytree(registry.path(serving), damaged)
     (damaged / "head.safetensors").write_bytes(b"truncated")
     registry.activate("v-damaged")  # what a broken copy would leave
-    time.sleep(0.5)
+    eventually(lambda: "not serving model version v-damaged" in caplog.text, "the damaged version, to refuse it")
     assert bot.model_version == "v-copy" and console.sync_with_disk() == []  # refused once, not retried
     assert bot.reply(None, "where is my order?").route != "error"
