@@ -97,6 +97,15 @@ def serve(app):
         thread.join(timeout=10)
 
 
+@pytest.fixture(scope="session")
+def server(default_bot):
+    """The default bot's server (``app.build_server``) on localhost, shared by the tests that only read."""
+    from app import build_server
+
+    with serve(build_server(default_bot)) as url:
+        yield url
+
+
 @pytest.fixture
 def operator_bot(default_bot, tmp_path):
     """A bot of its own (data folder, database, FAQ) around the default model, for tests that

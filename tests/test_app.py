@@ -4,16 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import serve
-
-
-@pytest.fixture(scope="module")
-def server(default_bot):
-    from app import build_server
-
-    with serve(build_server(default_bot)) as url:
-        yield url
-
 
 def test_page_is_served(server):
     import httpx

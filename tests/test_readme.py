@@ -14,9 +14,7 @@ import shlex
 import shutil
 import subprocess
 
-import pytest
-
-from tests.conftest import PROJECT, serve
+from tests.conftest import PROJECT
 
 README = (PROJECT / "README.md").read_text(encoding="utf-8")
 
@@ -51,7 +49,8 @@ def matches(shown: str, printed: str) -> bool:
 
 
 def test_the_python_example_prints_what_the_readme_shows(default_bot, tmp_path, monkeypatch):
-    shutil.copytree(default_bot.settings.data_path / "models", tmp_path / "data" / "models")
+    for part in ("models", "faq", "onnx"):  # the data folder of an earlier start, without its database
+        shutil.copytree(default_bot.settings.data_path / part, tmp_path / "data" / part, symlinks=True)
     monkeypatch.chdir(tmp_path)  # the example's data_dir="data" is relative
     for name in [n for n in os.environ if n.startswith("CHATBOT_")]:  # the example reads the environment
         monkeypatch.delenv(name)
@@ -63,14 +62,6 @@ def test_the_python_example_prints_what_the_readme_shows(default_bot, tmp_path, 
         with contextlib.redirect_stdout(out):
             exec(compile(code, "README.md", "exec"), namespace)
         assert matches(shown, out.getvalue()), f"{code}\nprinted: {out.getvalue()!r}\nREADME: {shown!r}"
-
-
-@pytest.fixture(scope="module")
-def server(default_bot):
-    from app import build_server
-
-    with serve(build_server(default_bot)) as url:
-        yield url
 
 
 def test_the_curl_examples_answer_as_the_readme_shows(server):
