@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import gradio as gr
 import pandas as pd
 
-from chatbot.admin import Console, Job
+from chatbot.admin import Console, Gate, Job
 from finetune import DataError
 from retrieval import FaqError, preview_faq
 
@@ -377,11 +377,11 @@ def _versions_tab(console: Console) -> _Tab:
                 per_intent_f1_frame({}),
                 confusion_figure({}),
             )
-        report, gate = saved["report"], saved["gate"]
+        report, gate = saved["report"], Gate(**saved["gate"])
         text = (
             f"**{name}** on {report['n']} held-out examples: accuracy **{100 * report['accuracy']:.1f}%**,"
             f" macro-F1 **{100 * report['macro_f1']:.1f}%**; the version serving then scored"
-            f" {100 * saved['serving']['accuracy']:.1f}%. Gate: {'passed' if gate['passed'] else 'refused'} ({gate['reason']})."
+            f" {100 * saved['serving']['accuracy']:.1f}%. Gate: {'passed' if gate.passed else 'refused'} ({gate.reason})."
         )
         text += continual_summary(saved)
         return text, per_intent_f1_frame(report), confusion_figure(report)

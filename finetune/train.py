@@ -520,6 +520,149 @@ def _support(classifier: IntentClassifier, examples: list[Example], label_index:
     return Support(embeddings, targets)
 
 
+@dataclass
+class _Plan:
+    """What a training run fits: the intents in head order, the splits, and where it starts."""
+
+    labels: list[str]
+    train_set: list[Example]
+    val_set: list[Example]
+    support_set: list[Example]  # what out-of-scope detection compares with: everything learnt
+    encoder: Encoder
+    previous: IntentClassifier | None  # the version a warm start continues from
+    warm: dict  # the warm start's record for version.json; empty for a cold start
+
+
+def _plan(in_scope: list[Example], data_labels: list[str], args: TrainingArgs, base, rng: np.random.Generator) -> _Plan:
+    """Loads the starting point and splits the data. A cold start trains on a stratified share
+    of every example; a warm start (``base``) on the examples the base version has not seen
+    plus a replay sample of those it has, with the intents it knew first in the head."""
+    if base is None:
+        train_set, val_set = stratified_split(in_scope, args.val_fraction, args.seed)
+        encoder = Encoder(args.base_model, device=args.device, max_length=args.max_length)
+        return _Plan(data_labels, train_set, val_set, train_set, encoder, None, {})
+    previous = IntentClassifier.load(base, base_model=args.base_model, device=args.device, merge=False, trainable=True)
+    labels = [label for label in previous.labels if label in data_labels]
+    labels += [label for label in data_labels if label not in previous.labels]
+    record = load_example_record(base)
+    seen = record["trained"] if record is not None else set()
+    new = [e for e in in_scope if example_hash(e.text, e.intent) not in seen]
+    old = [e for e in in_scope if example_hash(e.text, e.intent) in seen]
+    replay = replay_sample(old, len(new), args.replay_ratio, args.replay_min_per_intent, rng)
+    train_set, val_set = stratified_split(new + replay, args.val_fraction, args.seed)
+    in_pool = set(new + replay)
+    support_set = train_set + [e for e in old if e not in in_pool]  # everything learnt, now or before
+    warm = {
+        "from": Path(base).name,
+        "from_data_hash": previous.version.get("data_hash"),
+        "new_examples": len(new),
+        "replayed": len(replay),
+        "earlier_examples": len(old),
+        "new_intents": [label for label in labels if label not in previous.labels],
+        "dropped_intents": [label for label in previous.labels if label not in data_labels],
+    }
+    return _Plan(labels, train_set, val_set, support_set, previous.encoder, previous, warm)
+
+
+@dataclass
+class _HeadStart:
+    """Where the head starts, and what the frozen encoder with it scores on validation (the
+    logistic-regression baseline of a cold start). ``teacher``: a warm start's soft targets,
+    the base version's logits of the intents it knew (columns ``known_columns``) on every
+    training text; None without distillation."""
+
+    head: torch.nn.Linear
+    val_accuracy: float
+    teacher: torch.Tensor | None = None
+    known_columns: torch.Tensor | None = None
+
+
+def _start_head(
+    plan: _Plan,
+    features: np.ndarray,
+    targets: np.ndarray,
+    val_features: np.ndarray,
+    val_targets: np.ndarray,
+    args: TrainingArgs,
+) -> _HeadStart:
+    """A cold start's head is a logistic regression on the frozen features; a warm start's is
+    the base version's, extended with rows for new intents (``_extend_head``)."""
+    device = plan.encoder.device
+    if plan.previous is None:
+        head = _logistic_head(features, targets, len(plan.labels), args.logreg_c, args.seed)
+    else:
+        previous = plan.previous
+        head = _extend_head(previous.head, previous.labels, plan.labels, features, targets, args.logreg_c, args.seed)
+    start = _HeadStart(head.to(device), float("nan"))
+    if plan.previous is not None and args.distill_weight > 0:
+        # learning without forgetting: the base version's logits of the intents it knew, on every
+        # training text (its head on the features just computed), are soft targets throughout
+        known = [i for i, label in enumerate(plan.labels) if label in plan.previous.labels]
+        start.known_columns = torch.tensor(known, device=device)
+        with torch.no_grad():
+            start.teacher = start.head(torch.from_numpy(features).to(device))[:, start.known_columns].float()
+    if len(val_features):
+        with torch.no_grad():
+            val_logits = start.head(torch.from_numpy(val_features).to(device))
+        start.val_accuracy = float(np.mean(val_logits.argmax(1).cpu().numpy() == val_targets))
+    return start
+
+
+@dataclass
+class _Calibration:
+    """Where the thresholds were calibrated, the accuracy there, and how the operator's
+    out-of-scope examples split the budget (None without them)."""
+
+    on: str
+    val_accuracy: float
+    steered: dict | None
+
+
+def _calibrate(
+    classifier: IntentClassifier,
+    val_texts: list[str],
+    val_targets: np.ndarray,
+    train_texts: list[str],
+    train_targets: np.ndarray,
+    negatives: list[str],
+    args: TrainingArgs,
+) -> _Calibration:
+    """Sets the classifier's two out-of-scope thresholds (softmax confidence, similarity to the
+    nearest training example of the predicted intent) on the validation split, or on the
+    training set leave-one-out when there is none. Each test keeps half the allowed loss of
+    correct turns, so together they keep ``target_recall``; the operator's ``oos`` examples
+    (``negatives``), when given, choose how that budget is split between the two."""
+    per_test_recall = 1.0 - (1.0 - args.target_recall) / 2
+    if val_texts:
+        probabilities, similarities = classifier.scores(val_texts)
+        val_accuracy = float(np.mean(probabilities.argmax(1) == val_targets))
+        correct = probabilities.argmax(1) == val_targets
+        calibrated_on = "validation"
+    else:  # too few examples to hold any out: leave-one-out similarities on the training set
+        probabilities = classifier.predict_proba(train_texts)
+        targets = torch.as_tensor(probabilities.argmax(1), device=classifier.encoder.device)
+        queries = classifier.support.embeddings[: len(train_texts)]  # the support starts with the training set
+        similarities = classifier.support.nearest(queries, targets, exclude_self=True).cpu().numpy()
+        val_accuracy, correct = float("nan"), probabilities.argmax(1) == train_targets
+        calibrated_on = "training (no validation split: too few examples)"
+    n_labels = len(classifier.labels)
+    classifier.threshold = calibrate_threshold(probabilities.max(1), correct, per_test_recall, n_labels)
+    classifier.similarity_threshold = calibrate_similarity(similarities, correct, per_test_recall)
+    steered = None
+    if negatives and correct.any() and (similarities[correct] > -1.0).any():
+        negative_probabilities, negative_similarities = classifier.scores(negatives)
+        classifier.threshold, classifier.similarity_threshold, steered = calibrate_with_negatives(
+            probabilities.max(1),
+            similarities,
+            correct,
+            negative_probabilities.max(1),
+            negative_similarities,
+            args.target_recall,
+            n_labels,
+        )
+    return _Calibration(calibrated_on, val_accuracy, steered)
+
+
 def _refit(
     examples: list[Example],
     labels: list[str],
@@ -542,6 +685,22 @@ def _refit(
     rng = np.random.default_rng(args.seed)
     _fit(classifier, args, texts, targets, [], empty, epochs, rng, report, show_progress, progress_span=(0.95, 0.04))
     return classifier
+
+
+def _example_record(
+    in_scope: list[Example], val_set: list[Example], heldout: list[Example] | None, refit: bool
+) -> dict[str, set[str]]:
+    """The hashes of the examples a version trained on and of those kept out of it (``examples.json``):
+    the caller's ``heldout`` when given, else the validation split (unless a refit trained on it)."""
+    if heldout is not None or refit:
+        trained, kept_out = in_scope, heldout or []
+    else:  # the validation split is all this version never trained on
+        validation = set(val_set)
+        trained, kept_out = [e for e in in_scope if e not in validation], val_set
+    return {
+        "trained": {example_hash(e.text, e.intent) for e in trained},
+        "heldout": {example_hash(e.text, e.intent) for e in kept_out},
+    }
 
 
 def train(
@@ -577,36 +736,9 @@ def train(
         raise ValueError(f"need examples of at least 2 intents to train, got {len(data_labels)}: {data_labels}")
 
     report(0.0, "Loading the base model")
-    warm: dict = {}
-    if base is not None:
-        previous = IntentClassifier.load(
-            base, base_model=args.base_model, device=args.device, merge=False, trainable=True
-        )
-        encoder = previous.encoder
-        labels = [label for label in previous.labels if label in data_labels]
-        labels += [label for label in data_labels if label not in previous.labels]
-        record = load_example_record(base)
-        seen = record["trained"] if record is not None else set()
-        new = [e for e in in_scope if example_hash(e.text, e.intent) not in seen]
-        old = [e for e in in_scope if example_hash(e.text, e.intent) in seen]
-        replay = replay_sample(old, len(new), args.replay_ratio, args.replay_min_per_intent, rng)
-        train_set, val_set = stratified_split(new + replay, args.val_fraction, args.seed)
-        in_pool = set(new + replay)
-        support_set = train_set + [e for e in old if e not in in_pool]  # everything learnt, now or before
-        warm = {
-            "from": Path(base).name,
-            "from_data_hash": previous.version.get("data_hash"),
-            "new_examples": len(new),
-            "replayed": len(replay),
-            "earlier_examples": len(old),
-            "new_intents": [label for label in labels if label not in previous.labels],
-            "dropped_intents": [label for label in previous.labels if label not in data_labels],
-        }
-    else:
-        labels = data_labels
-        train_set, val_set = stratified_split(in_scope, args.val_fraction, args.seed)
-        support_set = train_set
-        encoder = Encoder(args.base_model, device=args.device, max_length=args.max_length)
+    plan = _plan(in_scope, data_labels, args, base, rng)
+    encoder, labels, warm = plan.encoder, plan.labels, plan.warm
+    train_set, val_set, support_set = plan.train_set, plan.val_set, plan.support_set
     label_index = {label: i for i, label in enumerate(labels)}
     train_texts = [e.text for e in train_set]
     train_targets = np.array([label_index[e.intent] for e in train_set])
@@ -615,25 +747,9 @@ def train(
 
     report(0.02, "Embedding the training data")
     features = encoder.encode(train_texts, show_progress=show_progress, normalize=False)
-    if base is not None:
-        head = _extend_head(previous.head, previous.labels, labels, features, train_targets, args.logreg_c, args.seed)
-    else:
-        head = _logistic_head(features, train_targets, len(labels), args.logreg_c, args.seed)
-    head = head.to(encoder.device)
-    teacher, known_columns = None, None
-    if base is not None and args.distill_weight > 0:
-        # learning without forgetting: the base version's logits of the intents it knew, on every
-        # training text (its head on the features just computed), are soft targets throughout
-        known = [i for i, label in enumerate(labels) if label in previous.labels]
-        known_columns = torch.tensor(known, device=encoder.device)
-        with torch.no_grad():
-            teacher = head(torch.from_numpy(features).to(encoder.device))[:, known_columns].float()
-    logreg_val_accuracy = float("nan")
     val_features = encoder.encode(val_texts, normalize=False)  # frozen: the baseline's view of them
-    if val_texts:
-        with torch.no_grad():
-            val_logits = head(torch.from_numpy(val_features).to(encoder.device))
-        logreg_val_accuracy = float(np.mean(val_logits.argmax(1).cpu().numpy() == val_targets))
+    start = _start_head(plan, features, train_targets, val_features, val_targets, args)
+    head = start.head
 
     if base is None:
         _add_lora(encoder, args)
@@ -654,8 +770,8 @@ def train(
         report,
         show_progress,
         warm=base is not None,
-        teacher=teacher,
-        known_columns=known_columns,
+        teacher=start.teacher,
+        known_columns=start.known_columns,
     )
     history = fit.history
 
@@ -670,7 +786,7 @@ def train(
             train_targets,
             val_features,
             val_targets,
-            logreg_val_accuracy,
+            start.val_accuracy,
             args,
         )
     classifier.eval()
@@ -685,39 +801,10 @@ def train(
 
     report(0.94, "Embedding the training examples for out-of-scope detection")
     classifier.support = _support(classifier, support_set, label_index)
-    support_embeddings = classifier.support.embeddings
 
     report(0.97, "Calibrating the thresholds")
-    # each test keeps half the allowed loss of correct turns, so together they keep target_recall
-    per_test_recall = 1.0 - (1.0 - args.target_recall) / 2
-    if val_texts:
-        probabilities, similarities = classifier.scores(val_texts)
-        val_accuracy = float(np.mean(probabilities.argmax(1) == val_targets))
-        correct = probabilities.argmax(1) == val_targets
-        calibrated_on = "validation"
-    else:  # too few examples to hold any out: leave-one-out similarities on the training set
-        probabilities = classifier.predict_proba(train_texts)
-        targets = torch.as_tensor(probabilities.argmax(1), device=encoder.device)
-        queries = support_embeddings[: len(train_texts)]  # the support starts with the training set
-        similarities = classifier.support.nearest(queries, targets, exclude_self=True).cpu().numpy()
-        val_accuracy, correct = float("nan"), probabilities.argmax(1) == train_targets
-        calibrated_on = "training (no validation split: too few examples)"
-    classifier.threshold = calibrate_threshold(probabilities.max(1), correct, per_test_recall, len(labels))
-    classifier.similarity_threshold = calibrate_similarity(similarities, correct, per_test_recall)
     negatives = [e.text for e in examples if e.intent == OUT_OF_SCOPE]
-    steered = None
-    if negatives and correct.any() and (similarities[correct] > -1.0).any():
-        # the operator's out-of-scope examples choose how the budget is split between the tests
-        negative_probabilities, negative_similarities = classifier.scores(negatives)
-        classifier.threshold, classifier.similarity_threshold, steered = calibrate_with_negatives(
-            probabilities.max(1),
-            similarities,
-            correct,
-            negative_probabilities.max(1),
-            negative_similarities,
-            args.target_recall,
-            len(labels),
-        )
+    calibration = _calibrate(classifier, val_texts, val_targets, train_texts, train_targets, negatives, args)
     refit = selection is not None and selection["model"] == FINE_TUNED and args.refit
     if refit:
         # the epoch count and the thresholds come from the run that held the validation split out;
@@ -732,18 +819,7 @@ def train(
         classifier.support = _support(classifier, support_set, label_index)
         selection["refit_examples"] = len(in_scope)
     train_seconds = time.perf_counter() - started
-    if refit:
-        trained, kept_out = in_scope, heldout or []
-    elif heldout is None:  # the validation split is all this version never trained on
-        validation = set(val_set)
-        trained = [e for e in in_scope if e not in validation]
-        kept_out = val_set
-    else:
-        trained, kept_out = in_scope, heldout
-    classifier.example_record = {
-        "trained": {example_hash(e.text, e.intent) for e in trained},
-        "heldout": {example_hash(e.text, e.intent) for e in kept_out},
-    }
+    classifier.example_record = _example_record(in_scope, val_set, heldout, refit)
     classifier.version = {
         "format": 1,
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -753,7 +829,7 @@ def train(
             "total": len(examples),
             "train": len(train_set),
             "validation": len(val_set),
-            "heldout": len(kept_out),
+            "heldout": len(classifier.example_record["heldout"]),  # distinct examples, as examples.json
         },
         "warm_start": warm or None,
         "bias_correction": bias_correction,
@@ -761,14 +837,14 @@ def train(
         "intent_counts": dict(sorted(Counter(e.intent for e in in_scope).items())),
         "hyperparameters": asdict(args),
         "threshold_calibration": {
-            "on": calibrated_on,
+            "on": calibration.on,
             "target_recall": args.target_recall,
             "tests": ["confidence", "similarity"],
-            "out_of_scope_examples": steered,
+            "out_of_scope_examples": calibration.steered,
         },
         "metrics": {
-            "val_accuracy": _round(val_accuracy),
-            "logreg_val_accuracy": _round(logreg_val_accuracy),
+            "val_accuracy": _round(calibration.val_accuracy),
+            "logreg_val_accuracy": _round(start.val_accuracy),
             "best_epoch": fit.epoch,
             "epochs_run": len(history),
             "train_seconds": round(train_seconds, 1),
@@ -777,7 +853,7 @@ def train(
     }
     if out_dir is not None:
         classifier.save(Path(out_dir))
-    report(1.0, f"Done: validation accuracy {val_accuracy:.3f}")
+    report(1.0, f"Done: validation accuracy {calibration.val_accuracy:.3f}")
     return classifier
 
 

@@ -7,6 +7,6 @@
 from chatbot.admin.auth import AdminAuth
 from chatbot.admin.console import Console
 from chatbot.admin.jobs import Cancelled, Job, JobRunner
-from chatbot.admin.training import REPORT_FILE, check_gate
+from chatbot.admin.training import REPORT_FILE, Gate, check_gate
 
-__all__ = ["AdminAuth", "Cancelled", "Console", "Job", "JobRunner", "REPORT_FILE", "check_gate"]
+__all__ = ["AdminAuth", "Cancelled", "Console", "Gate", "Job", "JobRunner", "REPORT_FILE", "check_gate"]

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from chatbot.admin.jobs import Job, JobRunner
@@ -140,23 +141,23 @@ class ModelAdmin:
         saved["evaluation"] = {**evaluation, **saved["evaluation"]}
         saved["training"] = {**training, "seconds": classifier.version["metrics"]["train_seconds"]}
         saved["overlaps"] = overlaps
-        gate = saved["gate"]
+        gate = Gate(**saved["gate"])
         with atomic_directory(self.registry.root / name) as tmp:
             classifier.save(tmp)
             (tmp / REPORT_FILE).write_text(json.dumps(saved, indent=1), encoding="utf-8")
-        if gate["passed"] or force:
+        if gate.passed or force:
             self.activate(name)
-            outcome = f"{name} is serving" + (" (forced past the gate)" if not gate["passed"] else "")
+            outcome = f"{name} is serving" + (" (forced past the gate)" if not gate.passed else "")
         else:
-            outcome = f"{name} kept as a candidate: {gate['reason']}"
+            outcome = f"{name} kept as a candidate: {gate.reason}"
         pruned = self.registry.prune(self.settings.keep_versions, protect={name})
         if pruned:
             log.info("deleted the oldest model versions (keep_versions=%d): %s", self.settings.keep_versions, pruned)
         result = {
             "version": name,
             "pruned_versions": pruned,
-            "activated": gate["passed"] or force,
-            "gate": gate,
+            "activated": gate.passed or force,
+            "gate": asdict(gate),
             "report": saved["report"],
             "old_intents": saved["old_intents"],
             "new_intents": saved["new_intents"],
@@ -178,18 +179,16 @@ class ModelAdmin:
             gate = check_gate(new_old, serving_old, self.settings.gate_margin, self.settings.gate_min_support)
         else:
             new_old = serving_old = {"accuracy": None}
-            gate = {
-                "passed": False,
-                "reason": "no held-out examples of the serving version's intents to compare on",
-                "margin": self.settings.gate_margin,
-            }
+            gate = Gate(
+                False, "no held-out examples of the serving version's intents to compare on", self.settings.gate_margin
+            )
         new_report = evaluate(new, new_rows).to_dict() if new_rows else {"accuracy": None}
         # held-out rows of known intents that the new version now sends to a new intent
         lost = [c for c in new_old.get("confusions", []) if c["predicted"] not in known]
         return {
             "report": report,
             "serving": serving_report,
-            "gate": gate,
+            "gate": asdict(gate),
             "old_intents": {
                 "n": len(old_rows),
                 "accuracy": new_old["accuracy"],
@@ -212,9 +211,8 @@ class ModelAdmin:
             row["test_accuracy"] = (report or {}).get("report", {}).get("accuracy")
             row["old_intents_accuracy"] = (report or {}).get("old_intents", {}).get("accuracy")
             row["new_intents_accuracy"] = (report or {}).get("new_intents", {}).get("accuracy")
-            row["gate"] = (
-                None if report is None else ("passed" if report["gate"]["passed"] else report["gate"]["reason"])
-            )
+            gate = None if report is None else Gate(**report["gate"])
+            row["gate"] = None if gate is None else ("passed" if gate.passed else gate.reason)
         return rows
 
     def report(self, name: str) -> dict | None:
@@ -248,7 +246,20 @@ class ModelAdmin:
         return [f"model {current.name}"]
 
 
-def check_gate(new: dict, serving: dict, margin: float, min_support: int = 1) -> dict:
+@dataclass(frozen=True)
+class Gate:
+    """Whether a new model version may serve, and why; saved in ``report.json`` under ``gate``."""
+
+    passed: bool
+    reason: str
+    margin: float  # the largest drop allowed, overall and per intent (a share, 0.02 = 2 points)
+    accuracy_change: float | None = None  # new minus serving, on the serving version's intents
+    worst_intent: str | None = None  # the intent whose F1 dropped most
+    worst_intent_drop: float = 0.0
+    intents_judged: int = 0  # intents with at least ``gate_min_support`` held-out examples
+
+
+def check_gate(new: dict, serving: dict, margin: float, min_support: int = 1) -> Gate:
     """The new version may serve when neither overall accuracy nor any intent the serving
     version knew drops by more than ``margin`` (F1 per intent). Intents with fewer than
     ``min_support`` held-out examples are not judged one by one: one example of two is a
@@ -266,12 +277,12 @@ def check_gate(new: dict, serving: dict, margin: float, min_support: int = 1) ->
         reason = f"intent '{worst[0]}' F1 drops by {100 * worst[1]:.1f} points (allowed {100 * margin:.1f})"
     else:
         reason = "no regression beyond the margin"
-    return {
-        "passed": overall_drop <= margin and worst[1] <= margin,
-        "reason": reason,
-        "accuracy_change": round(-overall_drop, 4),
-        "worst_intent": worst[0],
-        "worst_intent_drop": worst[1],
-        "intents_judged": len(drops),
-        "margin": margin,
-    }
+    return Gate(
+        passed=overall_drop <= margin and worst[1] <= margin,
+        reason=reason,
+        margin=margin,
+        accuracy_change=round(-overall_drop, 4),
+        worst_intent=worst[0],
+        worst_intent_drop=worst[1],
+        intents_judged=len(drops),
+    )

@@ -160,14 +160,14 @@ def test_gate_refuses_a_regression_of_one_intent():
     serving = {"accuracy": 0.90, "per_intent": {"a": {"f1": 0.9}, "b": {"f1": 0.9}}}
     better = {"accuracy": 0.91, "per_intent": {"a": {"f1": 0.92}, "b": {"f1": 0.89}}}
     worse_b = {"accuracy": 0.90, "per_intent": {"a": {"f1": 0.99}, "b": {"f1": 0.80}}}
-    assert check_gate(better, serving, margin=0.02)["passed"]
+    assert check_gate(better, serving, margin=0.02).passed
     gate = check_gate(worse_b, serving, margin=0.02)
-    assert not gate["passed"] and gate["worst_intent"] == "b" and "'b'" in gate["reason"]
-    assert not check_gate({"accuracy": 0.85, "per_intent": {}}, serving, margin=0.02)["passed"]
+    assert not gate.passed and gate.worst_intent == "b" and "'b'" in gate.reason
+    assert not check_gate({"accuracy": 0.85, "per_intent": {}}, serving, margin=0.02).passed
     small = {"accuracy": 0.90, "per_intent": {"a": {"f1": 0.9, "support": 2}, "b": {"f1": 0.9, "support": 9}}}
     one_flip = {"accuracy": 0.90, "per_intent": {"a": {"f1": 0.5, "support": 2}, "b": {"f1": 0.9, "support": 9}}}
-    assert check_gate(one_flip, small, margin=0.02, min_support=5)["passed"]  # 2 examples say little
-    assert not check_gate(one_flip, small, margin=0.02, min_support=1)["passed"]
+    assert check_gate(one_flip, small, margin=0.02, min_support=5).passed  # 2 examples say little
+    assert not check_gate(one_flip, small, margin=0.02, min_support=1).passed
 
 
 QUICK = TrainingArgs(epochs=1, min_steps=0, max_epochs=1, patience=1, warm_epochs=1, warm_min_steps=0)
