@@ -57,8 +57,6 @@ from retrieval import Encoder, FaqHit, FaqIndex
 HANDOFF_SUGGESTION = "Talk to a person"
 HISTORY_LINES = 200  # lines a session keeps in memory (the handoff transcript); the store keeps every turn
 ONNX_BATCH = 4  # texts per ONNX Runtime pass under load: as fast per text as 1, fewer calls than 1
-SMALL_TALK = ("affirm", "deny", "greet", "goodbye", "thanks", "bot_challenge")
-OFFERS_PERSON = ("complaint",)  # intents whose answer itself asks "shall I connect you with a colleague?"
 FRUSTRATION_COOLDOWN = 3  # customer turns after a declined offer before frustration offers a person again
 DEFAULT_TEXTS = {  # used when an operator's templates.yaml predates these templates
     "frustration_offer": "I'm sorry this has been frustrating. Would you like to talk to a person from our team?",
@@ -268,7 +266,7 @@ class Bot:
         session = session if isinstance(session, Session) else self.session(session)
         with session.lock:
             intents = [turn for turn in session.history if turn[0] == "user"]
-            reply = self._handoff(session, self.domain.intents.get("human_handoff"), None)
+            reply = self._handoff(session, self.domain.intents.get(self.domain.roles.handoff), None)
             reply.trace = {"route": "handoff", "reason": reason, "ms": {}, **reply.trace}
             session.remember("(asked for a person)", reply.text)
             self._log(session, "(asked for a person)", reply, reason=reason if intents else reason + " (no messages)")
@@ -355,7 +353,7 @@ class Bot:
             similarity_threshold=round(self.classifier.similarity_threshold, 4),
         )
         intent = self.domain.intents.get(prediction.intent) if self._confident(prediction) else None
-        if intent is not None and intent.name not in (*SMALL_TALK, "human_handoff"):
+        if intent is not None and intent.name not in self.domain.roles.not_topics:
             session.last_intent = intent.name
         self._score_frustration(session, message, intent, trace)
 
@@ -363,17 +361,18 @@ class Bot:
             reply = self._continue_slot(session, prediction, intent, entities)
             if reply is not None:
                 return reply
-        if session.offered_handoff and intent is not None and intent.name in ("affirm", "deny"):
+        roles = self.domain.roles
+        if session.offered_handoff and intent is not None and intent.name in (roles.affirm, roles.deny):
             session.offered_handoff = False
-            if intent.name == "affirm":
-                return self._handoff(session, self.domain.intents.get("human_handoff"), prediction)
+            if intent.name == roles.affirm:
+                return self._handoff(session, self.domain.intents.get(roles.handoff), prediction)
             session.declined_handoff_at = session.turns
         session.offered_handoff = False
         if intent is None:
             reply = self._search_faq(session, understood, prediction, trace)
         else:
             reply = self._dispatch(session, intent, prediction, entities, understood, trace)
-        if reply.route in ("template", "faq", "ask_slot") and (intent is None or intent.name not in SMALL_TALK):
+        if reply.route in ("template", "faq", "ask_slot") and (intent is None or intent.name not in roles.small_talk):
             session.last_question = understood
         return reply
 
@@ -385,7 +384,7 @@ class Bot:
             message,
             fallbacks=session.fallbacks + retries,
             previous=[text for who, text in session.history[-2 * 10 :] if who == "user"],
-            asked_for_person=intent is not None and intent.name == "human_handoff",
+            asked_for_person=intent is not None and intent.name == self.domain.roles.handoff,
         )
         trace["frustration"] = {**result.to_dict(), "offered_person": False}
         trace["ms"]["frustration"] = round(1000 * (time.perf_counter() - t), 3)
@@ -396,7 +395,7 @@ class Bot:
         if reply.route == "handoff" or session.handed_off:
             return
         frustration = trace.get("frustration") or {}
-        asks_already = reply.intent in OFFERS_PERSON and reply.route == "template"
+        asks_already = reply.intent in self.domain.roles.offers_person and reply.route == "template"
         frustrated = bool(frustration.get("frustrated"))
         declined = session.declined_handoff_at
         if frustrated and declined is not None and session.turns - declined < FRUSTRATION_COOLDOWN:
@@ -407,7 +406,7 @@ class Bot:
             if not asks_already:
                 reply.text = f"{reply.text} {self._text('frustration_offer')}"
             reply.suggestions = [*reply.suggestions, HANDOFF_SUGGESTION]
-            session.offers = [*session.offers, Offer(HANDOFF_SUGGESTION, "intent", "human_handoff")]
+            session.offers = [*session.offers, self._person_offer()]
         session.offered_handoff = True
         if frustrated:
             session.handoff_reason = "frustrated customer: " + (", ".join(frustration["reasons"]) or "score")
@@ -436,7 +435,7 @@ class Bot:
             session.offers = []
             return self._route(session, offer.label, trace)
         prediction = Prediction(intent.name, 1.0, True, ((intent.name, 1.0),), 1.0)
-        if intent.name not in (*SMALL_TALK, "human_handoff"):  # keep what the handoff is about
+        if intent.name not in self.domain.roles.not_topics:  # keep what the handoff is about
             session.last_intent = intent.name
         return self._dispatch(session, intent, prediction, {}, offer.label, trace)
 
@@ -457,7 +456,8 @@ class Bot:
         if pending.slot.entity in entities:
             session.pending = None
             return self._template(session, pending.intent, prediction, entities)
-        if intent is not None and intent.name not in (pending.intent.name, "affirm", "deny"):
+        roles = self.domain.roles
+        if intent is not None and intent.name not in (pending.intent.name, roles.affirm, roles.deny):
             session.pending = None  # a new, clear request: follow the customer
             return None
         if pending.retries < self.settings.slot_retries:
@@ -467,14 +467,19 @@ class Bot:
             return Reply(text, "ask_slot", pending.intent.name, prediction.confidence)
         session.pending = None
         session.offered_handoff = True
-        session.offers = [Offer(HANDOFF_SUGGESTION, "intent", "human_handoff")]
+        session.offers = [self._person_offer()]
         text = f"I still don't have the {pending.slot.name.replace('_', ' ')}, so I can't look this up. Would you like to talk to a person?"
         return Reply(text, "fallback", pending.intent.name, prediction.confidence, [HANDOFF_SUGGESTION])
+
+    def _person_offer(self) -> Offer:
+        """The "Talk to a person" button: it stands for the handoff role's intent (its label is
+        read again if the domain declares none)."""
+        return Offer(HANDOFF_SUGGESTION, "intent", self.domain.roles.handoff or "")
 
     def _handoff(self, session: Session, intent: Intent | None, prediction: Prediction | None) -> Reply:
         session.handed_off = True
         template = intent.template if intent is not None and intent.template else "human_handoff"
-        name = intent.name if intent is not None else "human_handoff"
+        name = intent.name if intent is not None else self.domain.roles.handoff or "handoff"
         confidence = prediction.confidence if prediction is not None else 1.0
         text = self.domain.render(template, session.slots)
         trace = {}
@@ -534,7 +539,7 @@ class Bot:
         text = self.domain.render("out_of_scope" if far else "fallback")
         if session.fallbacks + 1 >= settings.fallbacks_before_handoff:
             session.offered_handoff = True
-            session.offers = [Offer(HANDOFF_SUGGESTION, "intent", "human_handoff")]
+            session.offers = [self._person_offer()]
             text += " Would you like to talk to a person from our team?"
             return Reply(text, "fallback", None, prediction.confidence, [HANDOFF_SUGGESTION])
         return Reply(text, "fallback", None, prediction.confidence)

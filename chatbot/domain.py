@@ -9,6 +9,7 @@ so an intent gets its own order-number pattern by pointing its slot at its own e
 
 from __future__ import annotations
 
+import difflib
 import random
 import re
 import string
@@ -22,6 +23,8 @@ from chatbot.entities import Entity, EntityConfigError, EntityExtractor, EntityS
 
 HANDLERS = ("template", "faq", "handoff")
 SYSTEM_TEMPLATES = ("fallback", "clarify", "out_of_scope", "empty_input")
+SINGLE_ROLES = ("affirm", "deny", "handoff")  # one intent each
+GROUP_ROLES = ("small_talk", "offers_person")  # a list of intents each
 
 
 class DomainError(ValueError):
@@ -44,12 +47,31 @@ class Intent:
     suggestion: str = ""  # how a clarifying question offers this intent (a button label); "" = never offered
 
 
+@dataclass(frozen=True)
+class Roles:
+    """What the router needs to know about some intents, whatever they are called: declared
+    under ``roles:`` in ``intents.yaml`` and checked at load. A role left out switches off what
+    it drives (without ``affirm``, a "yes" after an offer of a person is an ordinary turn)."""
+
+    affirm: str | None = None  # "yes" to an offer of a person hands over
+    deny: str | None = None  # "no" to it declines (frustration offers wait a while)
+    handoff: str | None = None  # the customer asks for a person; the "Talk to a person" button's intent
+    small_talk: frozenset[str] = frozenset()  # never what the conversation is about (greetings, yes, no, thanks)
+    offers_person: frozenset[str] = frozenset()  # answers that already ask "shall I connect you with a colleague?"
+
+    @property
+    def not_topics(self) -> frozenset[str]:
+        """Intents that never become the topic a later handoff or follow-up refers to."""
+        return self.small_talk | ({self.handoff} if self.handoff else set())
+
+
 @dataclass
 class Domain:
     intents: dict[str, Intent]
     extractor: EntityExtractor
     templates: dict[str, tuple[str, ...]]
     variables: dict[str, str]
+    roles: Roles = field(default_factory=Roles)
     rng: random.Random = field(default_factory=random.Random, repr=False)
 
     @classmethod
@@ -113,7 +135,8 @@ class Domain:
             intents[name] = Intent(name, handler, template, tuple(slots), str(spec.get("suggestion") or ""))
         if len(intents) < 2:
             raise DomainError(f"{intents_file}: at least 2 intents are needed, found {len(intents)}")
-        return cls(intents, extractor, templates, variables)
+        roles = _roles(intents_data.get("roles"), intents, f"{intents_file}: roles")
+        return cls(intents, extractor, templates, variables, roles)
 
     def render(self, template: str, slots: dict[str, str] | None = None) -> str:
         """Fills a template; user text only ever enters as a value, never as a format string."""
@@ -147,6 +170,37 @@ class Domain:
             for name, spec in self.entities.items()
             if isinstance(spec, PatternEntity) and spec.redact
         }
+
+
+def _roles(spec: object, intents: dict[str, Intent], where: str) -> Roles:
+    """The ``roles:`` mapping, every name checked against the declared intents."""
+    if spec is None:
+        return Roles()
+    if not isinstance(spec, dict):
+        raise DomainError(f"{where} must be a mapping of role to intent(s)")
+    unknown = sorted(set(spec) - set(SINGLE_ROLES) - set(GROUP_ROLES))
+    if unknown:
+        raise DomainError(f"{where}: unknown role(s) {unknown}; allowed: {', '.join(SINGLE_ROLES + GROUP_ROLES)}")
+
+    def known(role: str, name: object) -> str:
+        if not isinstance(name, str) or name not in intents:
+            close = difflib.get_close_matches(str(name), intents, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise DomainError(f"{where}.{role}: {name!r} is not a declared intent{hint}")
+        return name
+
+    values: dict = {}
+    for role in SINGLE_ROLES:
+        if spec.get(role) is not None:
+            values[role] = known(role, spec[role])
+    for role in GROUP_ROLES:
+        names = spec.get(role) or []
+        if not isinstance(names, list):
+            raise DomainError(f"{where}.{role} must be a list of intents")
+        values[role] = frozenset(known(role, name) for name in names)
+    if "handoff" in values and intents[values["handoff"]].handler != "handoff":
+        raise DomainError(f"{where}.handoff: intent '{values['handoff']}' must have handler 'handoff'")
+    return Roles(**values)
 
 
 class _Missing(dict):

@@ -163,3 +163,24 @@ def test_the_other_one_after_choosing_between_two(default_bot):
     assert first.sources[0]["faq_id"] == faq[0].id
     other = default_bot.reply(session, "no, the other one")
     assert other.route == "faq" and other.sources[0]["faq_id"] == faq[1].id
+
+
+def test_what_a_handoff_is_about_follows_the_small_talk_role(default_bot):
+    """The same model and the same turns: "thanks" is small talk in the default domain, so the
+    conversation stays about the order (what a handoff would be filed under); declared with
+    no small talk, "thanks" becomes the topic."""
+    from dataclasses import replace
+
+    from chatbot import Bot
+
+    def topic(bot: Bot) -> str | None:
+        session = bot.session()
+        replies = [bot.reply(session, text) for text in ("where is my order A-12345?", "thanks")]
+        assert [r.intent for r in replies] == ["order_status", "thanks"], replies
+        return session.last_intent
+
+    assert "thanks" in default_bot.domain.roles.small_talk
+    assert topic(default_bot) == "order_status"
+    domain = replace(default_bot.domain, roles=replace(default_bot.domain.roles, small_talk=frozenset()))
+    bot = Bot(default_bot.settings, domain, default_bot.classifier, default_bot.faq, None, default_bot.model_version)
+    assert topic(bot) == "thanks"

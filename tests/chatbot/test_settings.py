@@ -53,11 +53,33 @@ def test_domain_validates_handlers_and_templates(tmp_path):
         Domain.load(tmp_path)
 
 
+def test_domain_roles_name_declared_intents(tmp_path):
+    (tmp_path / "templates.yaml").write_text((ASSETS / "templates.yaml").read_text())
+    intents = (
+        "intents:\n  agree:\n    handler: template\n    template: affirm\n"
+        "  person:\n    handler: handoff\n    template: human_handoff\n"
+    )
+    (tmp_path / "intents.yaml").write_text(intents + "roles:\n  affirm: agre\n")
+    with pytest.raises(DomainError, match="roles.affirm: 'agre' is not a declared intent; did you mean 'agree'"):
+        Domain.load(tmp_path)
+    (tmp_path / "intents.yaml").write_text(intents + "roles:\n  handoff: agree\n")
+    with pytest.raises(DomainError, match="roles.handoff: intent 'agree' must have handler 'handoff'"):
+        Domain.load(tmp_path)
+    (tmp_path / "intents.yaml").write_text(intents + "roles:\n  greeting: [agree]\n")
+    with pytest.raises(DomainError, match=r"unknown role\(s\) \['greeting'\]"):
+        Domain.load(tmp_path)
+    (tmp_path / "intents.yaml").write_text(intents + "roles:\n  affirm: agree\n  handoff: person\n")
+    roles = Domain.load(tmp_path).roles
+    assert (roles.affirm, roles.deny, roles.handoff, roles.not_topics) == ("agree", None, "person", {"person"})
+
+
 def test_default_domain():
     domain = Domain.load(ASSETS)
     assert len(domain.intents) >= 25
     assert domain.extract("order A-12345 and B-99999") == {"order_id": "A-12345"}
     assert "{" not in domain.render("greet")
+    assert (domain.roles.affirm, domain.roles.deny, domain.roles.handoff) == ("affirm", "deny", "human_handoff")
+    assert {"greet", "thanks"} <= domain.roles.small_talk and domain.roles.offers_person == {"complaint"}
 
 
 def test_runtime_torch_exports_nothing(encoder, tmp_path):
