@@ -58,10 +58,6 @@ HANDOFF_SUGGESTION = "Talk to a person"
 HISTORY_LINES = 200  # lines a session keeps in memory (the handoff transcript); the store keeps every turn
 ONNX_BATCH = 4  # texts per ONNX Runtime pass under load: as fast per text as 1, fewer calls than 1
 FRUSTRATION_COOLDOWN = 3  # customer turns after a declined offer before frustration offers a person again
-DEFAULT_TEXTS = {  # used when an operator's templates.yaml predates these templates
-    "frustration_offer": "I'm sorry this has been frustrating. Would you like to talk to a person from our team?",
-    "handoff_closed": "Our team is back {next_open}; we've passed your conversation on and a person will reply then.",
-}
 
 
 @dataclass
@@ -310,12 +306,6 @@ class Bot:
             "model_version": self.model_version,
         }
 
-    def _text(self, template: str, values: dict[str, str] | None = None) -> str:
-        """A system template, or its built-in wording when the operator's templates lack it."""
-        if template in self.domain.templates:
-            return self.domain.render(template, values)
-        return DEFAULT_TEXTS[template].format_map(values or {})
-
     def _confident(self, prediction: Prediction) -> bool:
         if self.settings.intent_threshold is None:
             return prediction.in_scope
@@ -404,7 +394,7 @@ class Bot:
             return
         if HANDOFF_SUGGESTION not in reply.suggestions:
             if not asks_already:
-                reply.text = f"{reply.text} {self._text('frustration_offer')}"
+                reply.text = f"{reply.text} {self.domain.render('frustration_offer')}"
             reply.suggestions = [*reply.suggestions, HANDOFF_SUGGESTION]
             session.offers = [*session.offers, self._person_offer()]
         session.offered_handoff = True
@@ -463,12 +453,12 @@ class Bot:
         if pending.retries < self.settings.slot_retries:
             pending.retries += 1
             description = pending.slot.name.replace("_", " ")
-            text = f"Sorry, I couldn't find a valid {description} in that. {pending.slot.prompt}"
+            text = self.domain.render("slot_retry", {"slot": description, "prompt": pending.slot.prompt})
             return Reply(text, "ask_slot", pending.intent.name, prediction.confidence)
         session.pending = None
         session.offered_handoff = True
         session.offers = [self._person_offer()]
-        text = f"I still don't have the {pending.slot.name.replace('_', ' ')}, so I can't look this up. Would you like to talk to a person?"
+        text = self.domain.render("slot_missing", {"slot": pending.slot.name.replace("_", " ")})
         return Reply(text, "fallback", pending.intent.name, prediction.confidence, [HANDOFF_SUGGESTION])
 
     def _person_offer(self) -> Offer:
@@ -491,7 +481,7 @@ class Bot:
                 "next_opening": opening.isoformat() if opening is not None else None,
             }
             if opening is not None:
-                text = self._text(
+                text = self.domain.render(
                     "handoff_closed", {**session.slots, "next_open": self.business_hours.describe_next(now)}
                 )
         return Reply(text, "handoff", name, confidence, trace=trace)
@@ -540,7 +530,7 @@ class Bot:
         if session.fallbacks + 1 >= settings.fallbacks_before_handoff:
             session.offered_handoff = True
             session.offers = [self._person_offer()]
-            text += " Would you like to talk to a person from our team?"
+            text += " " + self.domain.render("offer_person")
             return Reply(text, "fallback", None, prediction.confidence, [HANDOFF_SUGGESTION])
         return Reply(text, "fallback", None, prediction.confidence)
 

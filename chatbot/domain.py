@@ -22,7 +22,17 @@ import yaml
 from chatbot.entities import Entity, EntityConfigError, EntityExtractor, EntitySpec, PatternEntity
 
 HANDLERS = ("template", "faq", "handoff")
-SYSTEM_TEMPLATES = ("fallback", "clarify", "out_of_scope", "empty_input")
+SYSTEM_TEMPLATES = (  # what the router says itself; every customer-facing sentence lives in templates.yaml
+    "fallback",
+    "clarify",
+    "out_of_scope",
+    "empty_input",
+    "offer_person",
+    "frustration_offer",
+    "handoff_closed",
+    "slot_retry",
+    "slot_missing",
+)
 SINGLE_ROLES = ("affirm", "deny", "handoff")  # one intent each
 GROUP_ROLES = ("small_talk", "offers_person")  # a list of intents each
 

@@ -51,6 +51,10 @@ def test_domain_validates_handlers_and_templates(tmp_path):
     )
     with pytest.raises(DomainError, match="template 'nope' is not in templates.yaml"):
         Domain.load(tmp_path)
+    templates = (ASSETS / "templates.yaml").read_text()
+    (tmp_path / "templates.yaml").write_text(templates.replace("  slot_retry:", "  slot_retry_old:"))
+    with pytest.raises(DomainError, match="the template 'slot_retry' is required"):
+        Domain.load(tmp_path)  # every sentence the router says itself is the operator's to word
 
 
 def test_domain_roles_name_declared_intents(tmp_path):
