@@ -815,8 +815,7 @@ def train(
         classifier = _refit(in_scope, labels, args, fit.epoch, report, show_progress)
         classifier.threshold, classifier.similarity_threshold = thresholds
         encoder = classifier.encoder
-        support_set = in_scope
-        classifier.support = _support(classifier, support_set, label_index)
+        classifier.support = _support(classifier, in_scope, label_index)
         selection["refit_examples"] = len(in_scope)
     train_seconds = time.perf_counter() - started
     classifier.example_record = _example_record(in_scope, val_set, heldout, refit)

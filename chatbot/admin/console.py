@@ -24,7 +24,7 @@ from chatbot.admin.jobs import Job, JobRunner
 from chatbot.admin.training import ModelAdmin
 from chatbot.bot import Bot
 from chatbot.store import Store
-from finetune import Example, IntentClassifier, TrainingArgs
+from finetune import Example, TrainingArgs
 from finetune.embedder import AdaptArgs
 from retrieval import FaqEntry
 
@@ -99,9 +99,6 @@ class Console:
 
     def start_retrain(self, force: bool = False, args: TrainingArgs | None = None) -> Job:
         return self.models.start_retrain(force, args)
-
-    def compare(self, new: IntentClassifier, serving: IntentClassifier, heldout: list[Example]) -> dict:
-        return self.models.compare(new, serving, heldout)
 
     def versions(self) -> list[dict]:
         return self.models.versions()

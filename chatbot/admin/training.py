@@ -141,10 +141,10 @@ class ModelAdmin:
         saved["evaluation"] = {**evaluation, **saved["evaluation"]}
         saved["training"] = {**training, "seconds": classifier.version["metrics"]["train_seconds"]}
         saved["overlaps"] = overlaps
-        gate = Gate(**saved["gate"])
+        gate: Gate = saved["gate"]
         with atomic_directory(self.registry.root / name) as tmp:
             classifier.save(tmp)
-            (tmp / REPORT_FILE).write_text(json.dumps(saved, indent=1), encoding="utf-8")
+            (tmp / REPORT_FILE).write_text(json.dumps({**saved, "gate": asdict(gate)}, indent=1), encoding="utf-8")
         if gate.passed or force:
             self.activate(name)
             outcome = f"{name} is serving" + (" (forced past the gate)" if not gate.passed else "")
@@ -168,7 +168,8 @@ class ModelAdmin:
 
     def compare(self, new: IntentClassifier, serving: IntentClassifier, heldout: list[Example]) -> dict:
         """Both versions on the held-out examples: overall, on the intents the serving version
-        knows (the gate: no regression there beyond the margin) and on the new intents."""
+        knows (the gate: no regression there beyond the margin) and on the new intents. What
+        ``report.json`` saves, but for ``gate``, a ``Gate``."""
         known = set(serving.labels)
         old_rows = [e for e in heldout if e.intent in known]
         new_rows = [e for e in heldout if e.intent not in known and e.intent in set(new.labels)]
@@ -188,7 +189,7 @@ class ModelAdmin:
         return {
             "report": report,
             "serving": serving_report,
-            "gate": asdict(gate),
+            "gate": gate,
             "old_intents": {
                 "n": len(old_rows),
                 "accuracy": new_old["accuracy"],
