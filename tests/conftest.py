@@ -71,6 +71,15 @@ def default_bot(tmp_path_factory):
     return Bot.from_settings(settings, show_progress=False)
 
 
+def copy_earlier_start(default_bot, data: Path, parts: tuple[str, ...] = ("models", "faq", "onnx")) -> Path:
+    """Fills ``data`` as an earlier start of the default bot left it (trained versions, the FAQ
+    index, the ONNX exports), without its database: a start from it loads, it does not train
+    or export again."""
+    for part in parts:
+        shutil.copytree(default_bot.settings.data_path / part, data / part, symlinks=True)
+    return data
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

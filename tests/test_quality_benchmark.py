@@ -20,7 +20,7 @@ def test_quick_faq_run_reports_both_systems() -> None:
     if missing:
         pytest.skip(f"benchmark data not found (it lives in ../shared/data beside the project): {missing}")
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    command = [sys.executable, "benchmarks/quality.py", "--quick", "--only", "faq", "--no-adapt", "--threads", "1"]
+    command = [sys.executable, "benchmarks/quality.py", "--quick", "--only", "faq", "--no-adapt", "--threads", "2"]
     done = subprocess.run(command, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
 

@@ -11,10 +11,9 @@ import json
 import os
 import re
 import shlex
-import shutil
 import subprocess
 
-from tests.conftest import PROJECT
+from tests.conftest import PROJECT, copy_earlier_start
 
 README = (PROJECT / "README.md").read_text(encoding="utf-8")
 
@@ -49,8 +48,7 @@ def matches(shown: str, printed: str) -> bool:
 
 
 def test_the_python_example_prints_what_the_readme_shows(default_bot, tmp_path, monkeypatch):
-    for part in ("models", "faq", "onnx"):  # the data folder of an earlier start, without its database
-        shutil.copytree(default_bot.settings.data_path / part, tmp_path / "data" / part, symlinks=True)
+    copy_earlier_start(default_bot, tmp_path / "data")
     monkeypatch.chdir(tmp_path)  # the example's data_dir="data" is relative
     for name in [n for n in os.environ if n.startswith("CHATBOT_")]:  # the example reads the environment
         monkeypatch.delenv(name)

@@ -14,7 +14,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from tests.conftest import PROJECT, free_port, serve
+from tests.conftest import PROJECT, copy_earlier_start, free_port, serve
 
 QUESTIONS = [
     "where is my order A-12345?",
@@ -164,8 +164,7 @@ def test_kill_9_while_serving_loses_no_acknowledged_turn(default_bot, tmp_path):
     from chatbot.store import Store
 
     data = tmp_path / "data"
-    shutil.copytree(default_bot.settings.data_path / "models", data / "models")
-    shutil.copytree(default_bot.settings.data_path / "faq", data / "faq")  # the cached index: a quick start
+    copy_earlier_start(default_bot, data)  # the cached index and exports: a quick start
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     process = start_app(data, port)
@@ -257,8 +256,7 @@ def test_a_damaged_serving_model_is_detected_at_start_up_and_the_last_good_versi
     import httpx
 
     data = tmp_path / "data"
-    shutil.copytree(default_bot.settings.data_path / "models", data / "models")
-    shutil.copytree(default_bot.settings.data_path / "faq", data / "faq")
+    copy_earlier_start(default_bot, data)
     serving = (data / "models" / "current").read_text().strip()
     older = "v20000101-000000"  # an earlier version: the same model, registered before
     shutil.copytree(data / "models" / serving, data / "models" / older)

@@ -18,16 +18,13 @@ import pytest
 
 from chatbot.__main__ import main
 from finetune import IntentClassifier, Registry
-from tests.conftest import PROJECT
+from tests.conftest import PROJECT, copy_earlier_start
 
 
 @pytest.fixture
 def data_dir(default_bot, tmp_path, monkeypatch):
-    """A copy of the default bot's models and FAQ index; CHATBOT_DATA_DIR points at it."""
-    data = tmp_path / "data"
-    source = default_bot.settings.data_path
-    shutil.copytree(source / "models", data / "models")
-    shutil.copytree(source / "faq", data / "faq")
+    """A copy of the default bot's models, FAQ index and exports; CHATBOT_DATA_DIR points at it."""
+    data = copy_earlier_start(default_bot, tmp_path / "data")
     monkeypatch.setenv("CHATBOT_DATA_DIR", str(data))
     return data
 

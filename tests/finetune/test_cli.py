@@ -45,7 +45,7 @@ def trained(banking_rows, tmp_path_factory):
         "--out",
         str(folder / "model"),
         "--min-steps",
-        "60",
+        "30",
     )
     assert result.returncode == 0, result.stderr[-2000:]
     return folder, result
