@@ -33,7 +33,7 @@ from fastapi.middleware.cors import CORSMiddleware  # noqa: E402
 from fastapi.responses import FileResponse, JSONResponse  # noqa: E402
 from pydantic import BaseModel, Field  # noqa: E402
 
-from chatbot import Bot, Reply, Settings  # noqa: E402
+from chatbot import Bot, Reply, Settings, load_bot  # noqa: E402
 from chatbot.admin import AdminAuth, Console  # noqa: E402
 from chatbot.console_page import build_console  # noqa: E402
 from chatbot.ratelimit import RateLimiter  # noqa: E402
@@ -391,7 +391,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     settings = Settings.load(args.config, **overrides)
-    bot = Bot.from_settings(settings)
+    bot = load_bot(settings)
     auth = AdminAuth(bot.store, settings.admin_user, settings.admin_password)
     import uvicorn
 

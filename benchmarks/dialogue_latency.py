@@ -31,7 +31,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
-from chatbot import Bot, Settings  # noqa: E402
+from chatbot import Settings, load_bot  # noqa: E402
 from chatbot.context import is_follow_up, resolve_choice, with_context  # noqa: E402
 
 OPENERS = [
@@ -77,8 +77,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
-    bot = Bot.from_settings(Settings.load(data_dir=args.data_dir))
-    bot.store = None  # time the turn, not the database
+    bot = load_bot(Settings.load(data_dir=args.data_dir))
+    bot.turn_log.store = None  # time the turn, not the database
     rng = random.Random(args.seed)
     conversations = [
         [rng.choice(OPENERS)] + [rng.choice(FOLLOW) for _ in range(args.turns - 1)] for _ in range(args.conversations)

@@ -31,7 +31,7 @@ sys.path.insert(0, str(PROJECT))
 
 import torch  # noqa: E402
 
-from chatbot import Bot, Settings  # noqa: E402
+from chatbot import Settings, load_bot  # noqa: E402
 from finetune import load_examples  # noqa: E402
 from retrieval import load_faq  # noqa: E402
 
@@ -93,7 +93,7 @@ def main() -> None:
     parser.add_argument("--startup-runs", type=int, default=3)
     args = parser.parse_args()
 
-    bot = Bot.from_settings(Settings.load(data_dir=args.data_dir))
+    bot = load_bot(Settings.load(data_dir=args.data_dir))
     texts = turns(args.turns)
     for text in texts[:20]:  # warm up
         bot.reply(None, text)

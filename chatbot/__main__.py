@@ -13,7 +13,7 @@ import argparse
 import json
 import sys
 
-from chatbot import Bot, Settings
+from chatbot import Settings, load_bot
 
 
 def admin(argv: list[str]) -> int:
@@ -57,7 +57,7 @@ def admin(argv: list[str]) -> int:
 
     from chatbot.admin import Console
 
-    bot = Bot.from_settings(settings)
+    bot = load_bot(settings)
     console = Console(bot, bot.store)
     try:
         if args.command == "faq-apply":
@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
 
         print(json.dumps({"model_dir": str(train_default_model(settings))}))
         return 0
-    bot = Bot.from_settings(settings)
+    bot = load_bot(settings)
     session = bot.session()
     suggestions: list[str] = []
     print("Type a message, or the number of a suggestion (Ctrl-D or /quit to leave).")

@@ -33,30 +33,25 @@ once, so a turn in flight is answered wholly by the old or the new one.
 
 from __future__ import annotations
 
-import os
-import threading
 import time
-import uuid
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from chatbot.batching import Batcher
 from chatbot.context import Offer, is_follow_up, resolve_choice, with_context
-from chatbot.domain import Domain, Intent, Slot
+from chatbot.domain import Domain, Intent
 from chatbot.frustration import FrustrationDetector
 from chatbot.guard import clean_text
 from chatbot.handoff import BusinessHours, Webhook
-from chatbot.redact import Redactor
+from chatbot.serving import ServedModels
+from chatbot.sessions import PendingSlot, Session, SessionCache
 from chatbot.settings import Settings
 from chatbot.store import Store
+from chatbot.turnlog import TurnLog
 from finetune import IntentClassifier, Prediction
-from retrieval import Encoder, FaqHit, FaqIndex
+from retrieval import FaqHit, FaqIndex
 
 HANDOFF_SUGGESTION = "Talk to a person"
-HISTORY_LINES = 200  # lines a session keeps in memory (the handoff transcript); the store keeps every turn
-ONNX_BATCH = 4  # texts per ONNX Runtime pass under load: as fast per text as 1, fewer calls than 1
 FRUSTRATION_COOLDOWN = 3  # customer turns after a declined offer before frustration offers a person again
 
 
@@ -75,41 +70,12 @@ class Reply:
         return dict(self.__dict__)
 
 
-@dataclass
-class PendingSlot:
-    intent: Intent
-    slot: Slot
-    retries: int = 0
-
-
-@dataclass
-class Session:
-    """What the bot remembers of one conversation (in memory)."""
-
-    id: str
-    history: list[tuple[str, str]] = field(default_factory=list)
-    slots: dict[str, str] = field(default_factory=dict)
-    pending: PendingSlot | None = None
-    fallbacks: int = 0
-    offered_handoff: bool = False
-    handed_off: bool = False
-    last_intent: str | None = None  # the last intent understood with confidence, for the handoff queue
-    last_question: str | None = None  # the last question understood, to read a short follow-up against
-    offers: list[Offer] = field(default_factory=list)  # suggestions shown last turn, to understand a choice
-    last_choice: int | None = None
-    turns: int = 0  # customer messages so far
-    declined_handoff_at: int | None = None  # the turn at which the customer said no to a person
-    handoff_reason: str | None = None  # why a person was offered (for the handoff queue), if the bot offered one
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def remember(self, customer: str, bot: str) -> None:
-        """Adds an exchange to the history, keeping the last ``HISTORY_LINES`` lines: a
-        conversation of thousands of turns must not grow memory or each handoff's transcript."""
-        self.history += [("user", customer), ("bot", bot)]
-        del self.history[:-HISTORY_LINES]
-
-
 class Bot:
+    """Routes turns. What it routes with lives elsewhere: the served models
+    (``chatbot.serving``), the conversations (``chatbot.sessions``), what a turn leaves behind
+    (``chatbot.turnlog``). Building one has no side effects; ``chatbot.load_bot`` opens a data
+    folder (training on first start, opening the store)."""
+
     def __init__(
         self,
         settings: Settings,
@@ -124,9 +90,8 @@ class Bot:
         self.settings = settings
         self.domain = domain
         self._check(classifier)
-        self.classifier = classifier
-        self.faq = faq
-        self.store = store
+        self.models = ServedModels(classifier, faq, lanes=settings.torch_threads)
+        self.sessions = SessionCache(settings.max_sessions)
         self.model_version = model_version
         if frustration is None:
             extra = [settings.frustration_lexicon] if settings.frustration_lexicon else []
@@ -136,22 +101,19 @@ class Bot:
         hours = settings.business_hours
         self.business_hours = BusinessHours.parse(hours, settings.timezone) if hours else None
         url = settings.handoff_webhook_url
-        self.webhook = Webhook(url, timeout=settings.handoff_webhook_timeout) if url else None
-        self.last_webhook: threading.Thread | None = None  # the latest webhook delivery (tests join it)
-        self._sessions: OrderedDict[str, Session] = OrderedDict()
-        self._sessions_lock = threading.Lock()
-        self._classify_batcher: Batcher | None = None
-        self._embed_batcher: Batcher | None = None
-        self._device_lock = threading.Lock()  # torch: one forward pass at a time, classifier or FAQ embedding
-        self._lanes = settings.torch_threads or len(os.sched_getaffinity(0))
-        self._onnx_passes = threading.Semaphore(self._lanes)  # ONNX Runtime: one single-threaded pass per core
+        self.turn_log = TurnLog(store, Webhook(url, timeout=settings.handoff_webhook_timeout) if url else None)
 
-    # -- the models, batched across concurrent turns ------------------------------------------
-    def _classify(self, texts: list[str]) -> list[Prediction]:
-        classifier, batcher = self.classifier, self._classify_batcher
-        if batcher is None or batcher.owner is not classifier:  # first turn, or a swapped model
-            batcher = self._classify_batcher = self._batcher(classifier.predict, classifier.encoder, classifier)
-        return batcher(texts)
+    @property
+    def classifier(self) -> IntentClassifier:
+        return self.models.classifier
+
+    @property
+    def faq(self) -> FaqIndex:
+        return self.models.faq
+
+    @property
+    def store(self) -> Store | None:
+        return self.turn_log.store
 
     def faq_thresholds(self) -> tuple[float, float]:
         """(answer, suggest) cosine thresholds: the configured ones, else those calibrated for
@@ -163,23 +125,6 @@ class Bot:
             calibrated.suggest if suggest is None else suggest,
         )
 
-    def _search(self, message: str, k: int) -> list[FaqHit]:
-        faq = self.faq  # one index for the whole search, even if a swap happens meanwhile
-        if not message.strip():
-            return []
-        batcher = self._embed_batcher
-        if batcher is None or batcher.owner is not faq.encoder:
-            batcher = self._embed_batcher = self._batcher(faq.encoder.encode, faq.encoder, faq.encoder)
-        return faq.search_embedded(message, batcher([message])[0], k)
-
-    def _batcher(self, fn: Callable, encoder: Encoder, owner: object) -> Batcher:
-        """torch: one multi-threaded pass at a time over everything waiting. ONNX Runtime: small
-        single-threaded passes, one per core at once (short texts: padding a big batch to its
-        longest text costs more than it saves; see README's Performance)."""
-        if encoder.onnx_session is not None:
-            return Batcher(fn, max_items=ONNX_BATCH, owner=owner, device_lock=self._onnx_passes, lanes=self._lanes)
-        return Batcher(fn, owner=owner, device_lock=self._device_lock)
-
     def _check(self, classifier: IntentClassifier) -> None:
         missing = sorted(set(classifier.labels) - set(self.domain.intents))
         if missing:
@@ -188,49 +133,20 @@ class Bot:
     def swap_classifier(self, classifier: IntentClassifier) -> None:
         """Serves another model from the next turn on (one reference assignment)."""
         self._check(classifier)
-        self.classifier = classifier
+        self.models.classifier = classifier
 
     def swap_faq(self, faq: FaqIndex) -> None:
         """Serves another FAQ index from the next turn on (one reference assignment)."""
-        self.faq = faq
-
-    @classmethod
-    def from_settings(cls, settings: Settings | None = None, progress=None, show_progress: bool = True) -> Bot:
-        """Loads the serving model and FAQ (training and indexing them on first start)."""
-        from chatbot.artifacts import ensure_classifier, ensure_faq_index, faq_encoder, serving_adapter
-
-        settings = settings or Settings.load()
-        if settings.torch_threads:  # process-wide: one replica per core wants one thread each
-            import torch
-
-            torch.set_num_threads(settings.torch_threads)
-        domain = Domain.load(settings.assets_dir)
-        classifier = ensure_classifier(settings, progress, show_progress)
-        encoder = faq_encoder(settings, serving_adapter(settings))  # on its runtime before a first index build
-        faq = ensure_faq_index(settings, encoder, show_progress)
-        redactor = Redactor(extra_patterns=domain.redact_patterns)  # PII and operator patterns, before storage
-        store = Store(settings.data_path / "chatbot.db", redact=redactor.redact)
-        store.purge(settings.retention_days)
-        from chatbot.artifacts import models_registry
-
-        current = models_registry(settings).current()
-        return cls(settings, domain, classifier, faq, store, current.name if current else None)
+        self.models.faq = faq
 
     @property
     def intent_threshold(self) -> float:
         configured = self.settings.intent_threshold
         return self.classifier.threshold if configured is None else configured
 
-    # -- sessions -------------------------------------------------------------------------
     def session(self, session_id: str | None = None) -> Session:
         """The session with this id (created if new); the least recently used are dropped."""
-        session_id = session_id or uuid.uuid4().hex
-        with self._sessions_lock:
-            session = self._sessions.pop(session_id, None) or Session(session_id)
-            self._sessions[session_id] = session
-            while len(self._sessions) > self.settings.max_sessions:
-                self._sessions.popitem(last=False)
-        return session
+        return self.sessions.get(session_id)
 
     # -- one turn -------------------------------------------------------------------------
     def reply(self, session: Session | str | None, text: object) -> Reply:
@@ -269,42 +185,7 @@ class Bot:
         return reply
 
     def _log(self, session: Session, message: str, reply: Reply, reason: str) -> None:
-        if self.store is None:
-            return
-        reply.turn_id = self.store.log_turn(
-            session.id,
-            message,
-            reply.text,
-            reply.route,
-            reply.intent,
-            reply.confidence,
-            reply.trace,
-            self.model_version,
-            review=reply.route in ("clarify", "fallback") and bool(message),
-            suggested_faq=reply.sources[0]["faq_id"] if reply.sources else None,
-        )
-        if reply.route == "handoff":
-            transcript = [{"role": "user" if who == "user" else "agent", "text": text} for who, text in session.history]
-            intent = session.last_intent or reply.intent
-            handoff_id = self.store.open_handoff(session.id, intent, reason, transcript)
-            if self.webhook is not None:
-                self.last_webhook = self.webhook.send(self._handoff_payload(handoff_id, reply))
-
-    def _handoff_payload(self, handoff_id: int, reply: Reply) -> dict:
-        """What the webhook receives: the handoff as stored (transcript redacted) and the hours."""
-        row = self.store.handoff(handoff_id)
-        hours = reply.trace.get("business_hours") or {}
-        return {
-            "handoff_id": handoff_id,
-            "session_id": row["session_id"],
-            "intent": row["intent"],
-            "reason": row["reason"],
-            "transcript": row["transcript"],
-            "created_at": datetime.fromtimestamp(row["ts"], UTC).isoformat(timespec="seconds"),
-            "team_available": hours.get("open", True),
-            "next_opening": hours.get("next_opening"),
-            "model_version": self.model_version,
-        }
+        self.turn_log.record(session, message, reply, reason, self.model_version)
 
     def _confident(self, prediction: Prediction) -> bool:
         if self.settings.intent_threshold is None:
@@ -329,7 +210,7 @@ class Bot:
         follow_up = session.last_question is not None and session.pending is None and is_follow_up(message)
         if follow_up:  # read it alone and with the previous question, in one batch
             texts.append(with_context(session.last_question, message))
-        predictions = self._classify(texts)
+        predictions = self.models.classify(texts)
         trace["ms"]["classify"] = round(1000 * (time.perf_counter() - t), 2)
         prediction, understood = predictions[0], message
         if follow_up and not self._confident(prediction) and self._confident(predictions[1]):
@@ -490,7 +371,7 @@ class Bot:
         self, session: Session, message: str, prediction: Prediction, trace: dict, intent: Intent | None = None
     ) -> Reply:
         t = time.perf_counter()
-        hits = self._search(message, k=self.settings.suggestions + 2)
+        hits = self.models.search(message, k=self.settings.suggestions + 2)
         trace["ms"]["faq"] = round(1000 * (time.perf_counter() - t), 2)
         settings = self.settings
         answer_at, suggest_at = self.faq_thresholds()

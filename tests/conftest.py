@@ -61,14 +61,14 @@ def default_bot(tmp_path_factory):
 
     For quicker local runs, REUSE_TEST_MODELS=data/models starts from versions trained
     before (as a later start of `python app.py` does); CI leaves it unset and trains."""
-    from chatbot import Bot, Settings
+    from chatbot import Settings, load_bot
 
     data = tmp_path_factory.mktemp("data")
     reuse = os.environ.get("REUSE_TEST_MODELS")
     if reuse:
         shutil.copytree(reuse, data / "models", symlinks=True)
     settings = Settings.load(env={}, data_dir=str(data), adapt_embedder=False)  # the tests adapting start it
-    return Bot.from_settings(settings, show_progress=False)
+    return load_bot(settings, show_progress=False)
 
 
 def copy_earlier_start(default_bot, data: Path, parts: tuple[str, ...] = ("models", "faq", "onnx")) -> Path:

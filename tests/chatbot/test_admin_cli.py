@@ -165,12 +165,12 @@ def test_a_running_bot_serves_what_admin_commands_change(data_dir, tmp_path, cap
     """`admin activate` and `admin faq-apply` run beside a live server: the server's follower
     swaps in the version and the FAQ they wrote, without a restart; a damaged version written
     that way is refused and the bot keeps answering."""
-    from chatbot import Bot, Settings
+    from chatbot import Settings, load_bot
     from chatbot.admin import Console
     from retrieval import load_faq
     from retrieval.faq import FaqEntry, save_faq
 
-    bot = Bot.from_settings(Settings.load(data_dir=str(data_dir)), show_progress=False)
+    bot = load_bot(Settings.load(data_dir=str(data_dir)), show_progress=False)
     console = Console(bot, bot.store)
     registry = Registry(data_dir / "models")
     serving = bot.model_version

@@ -133,7 +133,7 @@ def test_the_bot_answers_the_same_under_concurrency(default_bot):
         faq = [s["faq_id"] for s in a.sources], [s["faq_id"] for s in b.sources]
         assert (a.route, a.intent, faq[0]) == (b.route, b.intent, faq[1])  # templates vary their wording
         assert a.confidence == pytest.approx(b.confidence, abs=1e-4)
-    batcher = default_bot._classify_batcher
+    batcher = default_bot.models.classify_batcher
     assert batcher.batches < batcher.calls  # the concurrent turns did share forward passes
 
 

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from chatbot import Bot
+from chatbot import load_bot
 from finetune import Registry
 from tests.conftest import PROJECT
 
@@ -14,7 +14,7 @@ from tests.conftest import PROJECT
 def test_second_start_loads_the_cached_model(default_bot):
     registry = Registry(default_bot.settings.data_path / "models")
     before = registry.versions()
-    again = Bot.from_settings(default_bot.settings, show_progress=False)
+    again = load_bot(default_bot.settings, show_progress=False)
     assert registry.versions() == before and len(before) == 1
     assert again.classifier.version["created_at"] == default_bot.classifier.version["created_at"]
     assert len(list((default_bot.settings.data_path / "faq").glob("index-*"))) == 1

@@ -198,7 +198,7 @@ def test_the_webhook_retries_once_after_a_server_error(default_bot, tmp_path):
     with Receiver(statuses=[503]) as receiver:
         bot = make_bot(default_bot, tmp_path, handoff_webhook_url=receiver.url)
         bot.handoff(None)
-        bot.last_webhook.join(10)
+        bot.turn_log.last_webhook.join(10)
         assert receiver.received.is_set()
     assert len(receiver.bodies) == 2 and receiver.bodies[0] == receiver.bodies[1]
 
@@ -210,7 +210,7 @@ def test_a_failing_webhook_never_reaches_the_customer_nor_blocks_the_reply(defau
         started = time.perf_counter()
         reply = bot.reply(None, "I want to talk to a human")
         assert time.perf_counter() - started < 2.0  # the POST runs in the background
-        bot.last_webhook.join(10)
+        bot.turn_log.last_webhook.join(10)
     assert reply.route == "handoff" and "webhook" not in reply.text.lower()
     assert len(bot.store.handoffs()) == 1  # the queue keeps it
     failures = [r for r in caplog.records if "handoff webhook" in r.getMessage()]
@@ -225,7 +225,7 @@ def test_a_refused_request_is_not_retried():
 
 def test_a_long_conversation_keeps_a_bounded_history_and_transcript(default_bot, tmp_path):
     """Thousands of turns must not grow a session's memory, nor the cost of each handoff."""
-    from chatbot.bot import HISTORY_LINES
+    from chatbot.sessions import HISTORY_LINES
 
     bot = make_bot(default_bot, tmp_path)
     session = bot.session()
