@@ -1,5 +1,6 @@
 """Training the intent classifier: data import, LoRA fine-tuning, evaluation reports."""
 
+from finetune.continual import replay_sample
 from finetune.data import OUT_OF_SCOPE, DataError, Example, data_hash, load_examples
 from finetune.dialogs import (
     Conversation,
@@ -14,7 +15,7 @@ from finetune.dialogs import (
 from finetune.evaluate import Report, evaluate, intent_overlaps
 from finetune.model import IntentClassifier, ModelMismatchError, Prediction, example_hash, load_example_record
 from finetune.registry import Registry
-from finetune.train import TrainingArgs, replay_sample, stratified_split, train
+from finetune.train import TrainingArgs, stratified_split, train
 
 __all__ = [
     "OUT_OF_SCOPE",

@@ -1,4 +1,5 @@
-"""Out-of-scope calibration with the operator's own out-of-scope examples.
+"""Out-of-scope calibration: the two thresholds a classifier serves with, set on held-out data
+at the end of training (``calibrate``), steered by the operator's own out-of-scope examples.
 
 Rows labelled ``oos`` in the training data are not an intent: they are messages the bot should
 decline ("what's the weather", "write me a poem"). ``train`` keeps them out of the classifier
@@ -16,8 +17,16 @@ they are not a class of their own (measured in ``benchmarks/oos.py``).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+import torch
+
+from finetune.model import IntentClassifier
+
+if TYPE_CHECKING:
+    from finetune.train import TrainingArgs
 
 SHARES = tuple(i / 10 for i in range(11))  # share of the budget spent on the confidence test
 
@@ -71,3 +80,78 @@ def calibrate_with_negatives(
         "kept_correct": round(best[5], 4),
     }
     return best[3], best[4], report
+
+
+def calibrate_threshold(confidences: np.ndarray, correct: np.ndarray, target_recall: float, n_labels: int) -> float:
+    """The confidence below which a turn counts as not understood: the highest threshold that
+    still keeps ``target_recall`` of the correctly classified held-out turns."""
+    floor = 1.0 / n_labels
+    kept = confidences[correct]
+    if len(kept) == 0:
+        return round(max(floor, 0.3), 4)
+    threshold = float(np.quantile(kept, 1.0 - target_recall, method="lower"))
+    return round(min(max(threshold, floor), 0.9), 4)
+
+
+def calibrate_similarity(similarities: np.ndarray, correct: np.ndarray, target_recall: float) -> float:
+    """The similarity to the nearest training example under which a turn is out of scope:
+    the highest value that keeps ``target_recall`` of the correctly classified held-out turns."""
+    kept = similarities[correct & (similarities > -1.0)]
+    if len(kept) == 0:
+        return -1.0  # nothing to calibrate on: the test is off
+    return round(float(np.quantile(kept, 1.0 - target_recall, method="lower")), 4)
+
+
+@dataclass
+class Calibration:
+    """Where the thresholds were calibrated, the accuracy there, and how the operator's
+    out-of-scope examples split the budget (None without them)."""
+
+    on: str
+    val_accuracy: float
+    steered: dict | None
+
+
+def calibrate(
+    classifier: IntentClassifier,
+    val_texts: list[str],
+    val_targets: np.ndarray,
+    train_texts: list[str],
+    train_targets: np.ndarray,
+    negatives: list[str],
+    args: TrainingArgs,
+) -> Calibration:
+    """Sets the classifier's two out-of-scope thresholds (softmax confidence, similarity to the
+    nearest training example of the predicted intent) on the validation split, or on the
+    training set leave-one-out when there is none. Each test keeps half the allowed loss of
+    correct turns, so together they keep ``target_recall``; the operator's ``oos`` examples
+    (``negatives``), when given, choose how that budget is split between the two."""
+    per_test_recall = 1.0 - (1.0 - args.target_recall) / 2
+    if val_texts:
+        probabilities, similarities = classifier.scores(val_texts)
+        val_accuracy = float(np.mean(probabilities.argmax(1) == val_targets))
+        correct = probabilities.argmax(1) == val_targets
+        calibrated_on = "validation"
+    else:  # too few examples to hold any out: leave-one-out similarities on the training set
+        probabilities = classifier.predict_proba(train_texts)
+        targets = torch.as_tensor(probabilities.argmax(1), device=classifier.encoder.device)
+        queries = classifier.support.embeddings[: len(train_texts)]  # the support starts with the training set
+        similarities = classifier.support.nearest(queries, targets, exclude_self=True).cpu().numpy()
+        val_accuracy, correct = float("nan"), probabilities.argmax(1) == train_targets
+        calibrated_on = "training (no validation split: too few examples)"
+    n_labels = len(classifier.labels)
+    classifier.threshold = calibrate_threshold(probabilities.max(1), correct, per_test_recall, n_labels)
+    classifier.similarity_threshold = calibrate_similarity(similarities, correct, per_test_recall)
+    steered = None
+    if negatives and correct.any() and (similarities[correct] > -1.0).any():
+        negative_probabilities, negative_similarities = classifier.scores(negatives)
+        classifier.threshold, classifier.similarity_threshold, steered = calibrate_with_negatives(
+            probabilities.max(1),
+            similarities,
+            correct,
+            negative_probabilities.max(1),
+            negative_similarities,
+            args.target_recall,
+            n_labels,
+        )
+    return Calibration(calibrated_on, val_accuracy, steered)

@@ -33,6 +33,10 @@ intents' logits come out too large; a scale and a shift of them are then fitted 
 validation split with every intent weighted equally (bias correction, Wu et al. 2019) and
 folded into the head. The support for out-of-scope detection still covers every example.
 
+This module decides what is fitted on which examples and reads as those phases (``train``);
+the fitting itself is in ``finetune.fit``, the warm start's pieces in ``finetune.continual``
+and the calibration in ``finetune.oos``.
+
 It does not tune hyperparameters per data set; the defaults are meant to hold across intent
 data sets of a few hundred to tens of thousands of examples.
 """
@@ -44,16 +48,17 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable
-from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from finetune.continual import correct_new_intent_bias, extend_head, replay_sample
 from finetune.data import OUT_OF_SCOPE, Example, data_hash
+from finetune.fit import add_lora, fit_classifier, logistic_head, trainable_parameters
 from finetune.model import IntentClassifier, Support, example_hash, load_example_record
-from finetune.oos import calibrate_with_negatives
+from finetune.oos import calibrate
 from retrieval import Encoder
 
 ProgressCallback = Callable[[float, str], None]
@@ -138,336 +143,7 @@ def stratified_split(examples: list[Example], fraction: float, seed: int) -> tup
     return train, val
 
 
-def length_grouped_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
-    """Shuffled batches of similar lengths: sort within chunks of 50 batches, then shuffle
-    the batches. Cuts padding (2.7x faster epochs on BANKING77) and keeps randomness."""
-    order = rng.permutation(len(lengths))
-    chunk = batch_size * 50
-    batches = []
-    for start in range(0, len(order), chunk):
-        part = order[start : start + chunk]
-        part = part[np.argsort(lengths[part], kind="stable")]
-        batches += [part[i : i + batch_size] for i in range(0, len(part), batch_size)]
-    rng.shuffle(batches)
-    return batches
-
-
-def _target_modules(transformer: torch.nn.Module, wanted: list[str] | str) -> list[str] | str:
-    if wanted != "auto":
-        return wanted
-    names = {name.rsplit(".", 1)[-1] for name, _ in transformer.named_modules()}
-    if {"query", "key", "value"} <= names:  # BERT, RoBERTa, XLM-R, MiniLM, bge
-        # the pooler's dense layer is unused by mean/CLS-token pooling of the encoder output
-        return r".*layer\.\d+\..*(query|key|value|dense)$"
-    return "all-linear"
-
-
-def _logistic_head(features: np.ndarray, targets: np.ndarray, n_labels: int, c: float, seed: int) -> torch.nn.Linear:
-    from sklearn.linear_model import LogisticRegression
-
-    head = torch.nn.Linear(features.shape[1], n_labels)
-    present = np.unique(targets)
-    if len(present) < 2:
-        torch.nn.init.zeros_(head.weight)
-        torch.nn.init.zeros_(head.bias)
-        return head
-    model = LogisticRegression(C=c, max_iter=2000, random_state=seed).fit(features, targets)
-    weight = np.zeros((n_labels, features.shape[1]), dtype=np.float32)
-    bias = np.full(n_labels, -10.0, dtype=np.float32)  # intents absent from training never win
-    if len(present) == 2:  # sklearn keeps a single row for two classes
-        weight[present[0]], weight[present[1]] = -model.coef_[0] / 2, model.coef_[0] / 2
-        bias[present[0]], bias[present[1]] = -model.intercept_[0] / 2, model.intercept_[0] / 2
-    else:
-        weight[present], bias[present] = model.coef_, model.intercept_
-    with torch.no_grad():
-        head.weight.copy_(torch.from_numpy(weight))
-        head.bias.copy_(torch.from_numpy(bias))
-    return head
-
-
-def calibrate_threshold(confidences: np.ndarray, correct: np.ndarray, target_recall: float, n_labels: int) -> float:
-    """The confidence below which a turn counts as not understood: the highest threshold that
-    still keeps ``target_recall`` of the correctly classified held-out turns."""
-    floor = 1.0 / n_labels
-    kept = confidences[correct]
-    if len(kept) == 0:
-        return round(max(floor, 0.3), 4)
-    threshold = float(np.quantile(kept, 1.0 - target_recall, method="lower"))
-    return round(min(max(threshold, floor), 0.9), 4)
-
-
-def calibrate_similarity(similarities: np.ndarray, correct: np.ndarray, target_recall: float) -> float:
-    """The similarity to the nearest training example under which a turn is out of scope:
-    the highest value that keeps ``target_recall`` of the correctly classified held-out turns."""
-    kept = similarities[correct & (similarities > -1.0)]
-    if len(kept) == 0:
-        return -1.0  # nothing to calibrate on: the test is off
-    return round(float(np.quantile(kept, 1.0 - target_recall, method="lower")), 4)
-
-
-def replay_sample(
-    old: list[Example], n_new: int, ratio: float, min_per_intent: int, rng: np.random.Generator
-) -> list[Example]:
-    """A replay sample of earlier examples: ``ratio * n_new`` in all, spread evenly over the
-    earlier intents, at least ``min_per_intent`` of each (or all it has)."""
-    by_intent: dict[str, list[Example]] = {}
-    for example in old:
-        by_intent.setdefault(example.intent, []).append(example)
-    if not by_intent:
-        return []
-    per_intent = max(min_per_intent, math.ceil(ratio * n_new / len(by_intent)))
-    sample = []
-    for intent in sorted(by_intent):
-        items = by_intent[intent]
-        chosen = rng.permutation(len(items))[:per_intent]
-        sample += [items[i] for i in sorted(chosen)]
-    return sample
-
-
-def _extend_head(
-    old_head: torch.nn.Linear,
-    old_labels: list[str],
-    labels: list[str],
-    features: np.ndarray,
-    targets: np.ndarray,
-    c: float,
-    seed: int,
-) -> torch.nn.Linear:
-    """The base version's head rows for the intents it knew; for new intents, the rows of a
-    logistic regression on the adapted features, mapped onto the old rows' logit scale by the
-    least-squares affine fit between the two heads' logits of the known intents."""
-    old_index = {label: i for i, label in enumerate(old_labels)}
-    kept = [i for i, label in enumerate(labels) if label in old_index]
-    new = [i for i, label in enumerate(labels) if label not in old_index]
-    old_weight = old_head.weight.detach().float().cpu()
-    old_bias = old_head.bias.detach().float().cpu()
-    weight = torch.zeros(len(labels), features.shape[1])
-    bias = torch.full((len(labels),), -10.0)
-    weight[kept] = old_weight[[old_index[labels[i]] for i in kept]]
-    bias[kept] = old_bias[[old_index[labels[i]] for i in kept]]
-    if new:
-        fitted = _logistic_head(features, targets, len(labels), c, seed)
-        x = torch.from_numpy(features).float()
-        scale, shift = 1.0, 0.0
-        if kept:
-            with torch.no_grad():
-                old_logits = (x @ weight[kept].T + bias[kept]).flatten()
-                fitted_logits = fitted(x)[:, kept].flatten()
-            centred = fitted_logits - fitted_logits.mean()
-            if float(centred.var()) > 0:
-                scale = float((centred * (old_logits - old_logits.mean())).mean() / centred.var(unbiased=False))
-                scale = scale if scale > 0 else 1.0
-            shift = float(old_logits.mean() - scale * fitted_logits.mean())
-        with torch.no_grad():
-            weight[new] = scale * fitted.weight[new]
-            bias[new] = scale * fitted.bias[new] + shift
-    head = torch.nn.Linear(features.shape[1], len(labels))
-    with torch.no_grad():
-        head.weight.copy_(weight)
-        head.bias.copy_(bias)
-    return head
-
-
-def correct_new_intent_bias(
-    head: torch.nn.Linear, val_logits: torch.Tensor, val_targets: np.ndarray, new_columns: list[int]
-) -> dict | None:
-    """Bias correction for new intents (BiC, Wu et al. 2019), folded into ``head`` in place.
-
-    A warm start sees every example of a new intent but only a replay sample of each known
-    one, so the new intents' logits come out too large and take rows from their known
-    neighbours. Two numbers, a scale and a shift of the new intents' logits, are fitted on
-    the validation split by cross-entropy with every intent weighted equally; ``a * (w x + b) + c``
-    is again a linear head, so serving changes nothing. Returns what was fitted, or None when
-    the validation split lacks either kind of intent.
-    """
-    targets = torch.as_tensor(val_targets, dtype=torch.long)
-    is_new = torch.zeros(val_logits.shape[1], dtype=torch.bool)
-    is_new[new_columns] = True
-    if not is_new[targets].any() or is_new[targets].all():
-        return None
-    counts = torch.bincount(targets, minlength=val_logits.shape[1]).float()
-    weights = 1.0 / counts[targets]  # each intent counts the same, however many rows it has
-    scale = torch.ones(1, requires_grad=True)
-    shift = torch.zeros(1, requires_grad=True)
-
-    def corrected() -> torch.Tensor:
-        return torch.where(is_new, val_logits * scale + shift, val_logits)
-
-    def loss() -> torch.Tensor:
-        return (
-            torch.nn.functional.cross_entropy(corrected(), targets, reduction="none") * weights
-        ).sum() / weights.sum()
-
-    optimizer = torch.optim.LBFGS([scale, shift], lr=0.5, max_iter=100, line_search_fn="strong_wolfe")
-
-    def closure() -> torch.Tensor:
-        optimizer.zero_grad()
-        value = loss()
-        value.backward()
-        return value
-
-    with torch.no_grad():
-        before = float(loss())
-    optimizer.step(closure)
-    a, c = float(scale.detach().clamp(0.25, 4.0)), float(shift.detach().clamp(-20.0, 20.0))
-    with torch.no_grad():
-        scale.fill_(a)
-        shift.fill_(c)
-        after = float(loss())
-    if not after < before:  # nothing gained (or the fit went astray): leave the head as it is
-        return {"scale": 1.0, "shift": 0.0, "balanced_loss": round(before, 4), "applied": False}
-    with torch.no_grad():
-        rows = torch.as_tensor(new_columns, device=head.weight.device)
-        head.weight[rows] *= a
-        head.bias[rows] = a * head.bias[rows] + c
-    return {
-        "scale": round(a, 4),
-        "shift": round(c, 4),
-        "balanced_loss_before": round(before, 4),
-        "balanced_loss": round(after, 4),
-        "applied": True,
-    }
-
-
-def _accuracy(classifier: IntentClassifier, texts: list[str], targets: np.ndarray) -> tuple[float, np.ndarray]:
-    probabilities = classifier.predict_proba(texts)
-    return float(np.mean(probabilities.argmax(1) == targets)) if len(texts) else float("nan"), probabilities
-
-
 FINE_TUNED, LOGISTIC_REGRESSION = "fine-tuned", "logistic-regression"
-
-
-def _add_lora(encoder: Encoder, args: TrainingArgs) -> None:
-    from peft import LoraConfig, get_peft_model
-
-    lora = LoraConfig(
-        r=args.lora_r,
-        lora_alpha=args.lora_alpha,
-        lora_dropout=args.lora_dropout,
-        target_modules=_target_modules(encoder.transformer, args.target_modules),
-        bias="none",
-    )
-    encoder.transformer = get_peft_model(encoder.transformer, lora)
-
-
-def _trainable(classifier: IntentClassifier) -> list[torch.nn.Parameter]:
-    """The LoRA weights, then the head's weight and bias."""
-    return [p for p in classifier.encoder.transformer.parameters() if p.requires_grad] + list(
-        classifier.head.parameters()
-    )
-
-
-def _optimizer(classifier: IntentClassifier, args: TrainingArgs, warm: bool) -> torch.optim.AdamW:
-    """AdamW with weight decay on weight matrices only: biases (the head's) are not pulled to
-    zero (as nanoGPT's ``configure_optimizers``; LoRA adds no biases and LayerNorms stay frozen)."""
-    lora = [p for p in classifier.encoder.transformer.parameters() if p.requires_grad]
-    head = classifier.head
-    return torch.optim.AdamW(
-        [
-            {"params": lora, "lr": args.warm_learning_rate if warm else args.learning_rate},
-            {"params": [head.weight], "lr": args.head_learning_rate},
-            {"params": [head.bias], "lr": args.head_learning_rate, "weight_decay": 0.0},
-        ],
-        weight_decay=args.weight_decay,
-    )
-
-
-@dataclass
-class FitResult:
-    """What :func:`_fit` kept: the epoch restored, its validation accuracy, every epoch's figures."""
-
-    epoch: int
-    accuracy: float
-    history: list[dict]
-
-
-def _fit(
-    classifier: IntentClassifier,
-    args: TrainingArgs,
-    texts: list[str],
-    targets: np.ndarray,
-    val_texts: list[str],
-    val_targets: np.ndarray,
-    epochs: int,
-    rng: np.random.Generator,
-    report: ProgressCallback,
-    show_progress: bool,
-    *,
-    warm: bool = False,
-    teacher: torch.Tensor | None = None,
-    known_columns: torch.Tensor | None = None,
-    progress_span: tuple[float, float] = (0.05, 0.85),
-) -> FitResult:
-    """Trains the LoRA weights and the head for up to ``epochs`` epochs: length-grouped batches,
-    linear warm-up and decay, gradient clipping, and (``teacher``) distillation of the known
-    intents' logits. With validation texts the best epoch is restored and training stops after
-    ``args.patience`` epochs without gain; without, the last epoch is kept."""
-    from transformers import get_linear_schedule_with_warmup
-
-    encoder = classifier.encoder
-    optimizer = _optimizer(classifier, args, warm)
-    steps_per_epoch = math.ceil(len(texts) / args.batch_size)
-    total_steps = epochs * steps_per_epoch
-    scheduler = get_linear_schedule_with_warmup(optimizer, max(1, int(total_steps * args.warmup_ratio)), total_steps)
-    loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=args.label_smoothing)
-    lengths = np.array([len(t) for t in texts])
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if str(encoder.device).startswith("cuda") else nullcontext()
-    trainable = _trainable(classifier)
-    best = FitResult(epoch=0, accuracy=-1.0, history=[])
-    best_state = None
-    bar = None
-    if show_progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=total_steps, desc="Training", unit="step")
-    start, span = progress_span
-    step = 0
-    for epoch in range(1, epochs + 1):
-        classifier.train()
-        epoch_loss = 0.0
-        for batch in length_grouped_batches(lengths, args.batch_size, rng):
-            features_batch = encoder.tokenize([texts[i] for i in batch])
-            target = torch.as_tensor(targets[batch], device=encoder.device)
-            with autocast:
-                logits = classifier(features_batch)
-            loss = loss_fn(logits.float(), target)
-            if teacher is not None:
-                temperature = args.distill_temperature
-                student = torch.log_softmax(logits.float()[:, known_columns] / temperature, dim=-1)
-                soft = torch.softmax(teacher[torch.as_tensor(batch, device=teacher.device)] / temperature, dim=-1)
-                distill = torch.nn.functional.kl_div(student, soft, reduction="batchmean")
-                loss = loss + args.distill_weight * temperature**2 * distill
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(trainable, 1.0)
-            optimizer.step()
-            scheduler.step()
-            step += 1
-            epoch_loss += loss.item()
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(epoch=epoch, loss=f"{loss.item():.3f}")
-            report(start + span * step / total_steps, f"Epoch {epoch}/{epochs}, loss {loss.item():.3f}")
-        val_accuracy, _ = _accuracy(classifier, val_texts, val_targets)
-        best.history.append(
-            {"epoch": epoch, "loss": round(epoch_loss / steps_per_epoch, 4), "val_accuracy": round(val_accuracy, 4)}
-        )
-        if not val_texts:
-            best.epoch, best.accuracy = epoch, float("nan")
-            continue
-        if val_accuracy >= best.accuracy:  # on a tie the later epoch wins: its learning rate has decayed further
-            best.epoch, best.accuracy = epoch, val_accuracy
-            best_state = [p.detach().clone() for p in trainable]
-        elif epoch - best.epoch >= args.patience:
-            break
-    if bar is not None:
-        bar.close()
-    if best_state is not None:
-        with torch.no_grad():
-            for param, saved in zip(trainable, best_state):
-                param.copy_(saved)
-    classifier.eval()
-    return best
 
 
 def _select(
@@ -488,7 +164,7 @@ def _select(
     candidates = {args.logreg_c: (logreg_accuracy, None)}  # the head's initialisation, already scored
     for c in args.fallback_cs:
         if c not in candidates:
-            head = _logistic_head(features, targets, len(classifier.labels), c, args.seed)
+            head = logistic_head(features, targets, len(classifier.labels), c, args.seed)
             with torch.no_grad():
                 accuracy = float(np.mean(head(torch.from_numpy(val_features)).argmax(1).numpy() == val_targets))
             candidates[c] = (accuracy, head)
@@ -497,9 +173,9 @@ def _select(
     chosen = FINE_TUNED if fine_tuned_accuracy >= accuracy else LOGISTIC_REGRESSION
     if chosen == LOGISTIC_REGRESSION:
         if head is None:
-            head = _logistic_head(features, targets, len(classifier.labels), best_c, args.seed)
+            head = logistic_head(features, targets, len(classifier.labels), best_c, args.seed)
         with torch.no_grad():
-            for param, saved in zip(_trainable(classifier), initial):
+            for param, saved in zip(trainable_parameters(classifier), initial):
                 param.copy_(saved)
             classifier.head.weight.copy_(head.weight)
             classifier.head.bias.copy_(head.bias)
@@ -586,13 +262,13 @@ def _start_head(
     args: TrainingArgs,
 ) -> _HeadStart:
     """A cold start's head is a logistic regression on the frozen features; a warm start's is
-    the base version's, extended with rows for new intents (``_extend_head``)."""
+    the base version's, extended with rows for new intents (``extend_head``)."""
     device = plan.encoder.device
     if plan.previous is None:
-        head = _logistic_head(features, targets, len(plan.labels), args.logreg_c, args.seed)
+        head = logistic_head(features, targets, len(plan.labels), args.logreg_c, args.seed)
     else:
         previous = plan.previous
-        head = _extend_head(previous.head, previous.labels, plan.labels, features, targets, args.logreg_c, args.seed)
+        head = extend_head(previous.head, previous.labels, plan.labels, features, targets, args.logreg_c, args.seed)
     start = _HeadStart(head.to(device), float("nan"))
     if plan.previous is not None and args.distill_weight > 0:
         # learning without forgetting: the base version's logits of the intents it knew, on every
@@ -606,61 +282,6 @@ def _start_head(
             val_logits = start.head(torch.from_numpy(val_features).to(device))
         start.val_accuracy = float(np.mean(val_logits.argmax(1).cpu().numpy() == val_targets))
     return start
-
-
-@dataclass
-class _Calibration:
-    """Where the thresholds were calibrated, the accuracy there, and how the operator's
-    out-of-scope examples split the budget (None without them)."""
-
-    on: str
-    val_accuracy: float
-    steered: dict | None
-
-
-def _calibrate(
-    classifier: IntentClassifier,
-    val_texts: list[str],
-    val_targets: np.ndarray,
-    train_texts: list[str],
-    train_targets: np.ndarray,
-    negatives: list[str],
-    args: TrainingArgs,
-) -> _Calibration:
-    """Sets the classifier's two out-of-scope thresholds (softmax confidence, similarity to the
-    nearest training example of the predicted intent) on the validation split, or on the
-    training set leave-one-out when there is none. Each test keeps half the allowed loss of
-    correct turns, so together they keep ``target_recall``; the operator's ``oos`` examples
-    (``negatives``), when given, choose how that budget is split between the two."""
-    per_test_recall = 1.0 - (1.0 - args.target_recall) / 2
-    if val_texts:
-        probabilities, similarities = classifier.scores(val_texts)
-        val_accuracy = float(np.mean(probabilities.argmax(1) == val_targets))
-        correct = probabilities.argmax(1) == val_targets
-        calibrated_on = "validation"
-    else:  # too few examples to hold any out: leave-one-out similarities on the training set
-        probabilities = classifier.predict_proba(train_texts)
-        targets = torch.as_tensor(probabilities.argmax(1), device=classifier.encoder.device)
-        queries = classifier.support.embeddings[: len(train_texts)]  # the support starts with the training set
-        similarities = classifier.support.nearest(queries, targets, exclude_self=True).cpu().numpy()
-        val_accuracy, correct = float("nan"), probabilities.argmax(1) == train_targets
-        calibrated_on = "training (no validation split: too few examples)"
-    n_labels = len(classifier.labels)
-    classifier.threshold = calibrate_threshold(probabilities.max(1), correct, per_test_recall, n_labels)
-    classifier.similarity_threshold = calibrate_similarity(similarities, correct, per_test_recall)
-    steered = None
-    if negatives and correct.any() and (similarities[correct] > -1.0).any():
-        negative_probabilities, negative_similarities = classifier.scores(negatives)
-        classifier.threshold, classifier.similarity_threshold, steered = calibrate_with_negatives(
-            probabilities.max(1),
-            similarities,
-            correct,
-            negative_probabilities.max(1),
-            negative_similarities,
-            args.target_recall,
-            n_labels,
-        )
-    return _Calibration(calibrated_on, val_accuracy, steered)
 
 
 def _refit(
@@ -678,12 +299,14 @@ def _refit(
     torch.manual_seed(args.seed)
     encoder = Encoder(args.base_model, device=args.device, max_length=args.max_length)
     features = encoder.encode(texts, show_progress=show_progress, normalize=False)
-    head = _logistic_head(features, targets, len(labels), args.logreg_c, args.seed).to(encoder.device)
-    _add_lora(encoder, args)
+    head = logistic_head(features, targets, len(labels), args.logreg_c, args.seed).to(encoder.device)
+    add_lora(encoder, args)
     classifier = IntentClassifier(encoder, head, labels, threshold=0.0, version={})
     empty = np.zeros(0, dtype=np.int64)
     rng = np.random.default_rng(args.seed)
-    _fit(classifier, args, texts, targets, [], empty, epochs, rng, report, show_progress, progress_span=(0.95, 0.04))
+    fit_classifier(
+        classifier, args, texts, targets, [], empty, epochs, rng, report, show_progress, progress_span=(0.95, 0.04)
+    )
     return classifier
 
 
@@ -752,13 +375,13 @@ def train(
     head = start.head
 
     if base is None:
-        _add_lora(encoder, args)
+        add_lora(encoder, args)
     classifier = IntentClassifier(encoder, head, labels, threshold=0.0, version={})
-    initial = [p.detach().clone() for p in _trainable(classifier)]  # LoRA's B is zero: the frozen encoder
+    initial = [p.detach().clone() for p in trainable_parameters(classifier)]  # LoRA's B is zero: the frozen encoder
     planned, min_steps = (args.warm_epochs, args.warm_min_steps) if base is not None else (args.epochs, args.min_steps)
     steps_per_epoch = math.ceil(len(train_texts) / args.batch_size)
     epochs = min(max(planned, math.ceil(min_steps / steps_per_epoch)), max(planned, args.max_epochs))
-    fit = _fit(
+    fit = fit_classifier(
         classifier,
         args,
         train_texts,
@@ -804,7 +427,7 @@ def train(
 
     report(0.97, "Calibrating the thresholds")
     negatives = [e.text for e in examples if e.intent == OUT_OF_SCOPE]
-    calibration = _calibrate(classifier, val_texts, val_targets, train_texts, train_targets, negatives, args)
+    calibration = calibrate(classifier, val_texts, val_targets, train_texts, train_targets, negatives, args)
     refit = selection is not None and selection["model"] == FINE_TUNED and args.refit
     if refit:
         # the epoch count and the thresholds come from the run that held the validation split out;

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from finetune import Example, IntentClassifier, TrainingArgs, train
+from finetune.continual import replay_sample
 from finetune.model import example_hash, load_example_record
-from finetune.train import replay_sample
 
 OLD = {
     "order_status": ["where is my order", "has my order shipped yet", "status of my purchase", "when will it come"],
@@ -79,7 +79,7 @@ def test_bias_correction_pulls_inflated_new_intents_back():
     takes rows back for the known intents, and the correction is folded into the head."""
     import torch
 
-    from finetune.train import correct_new_intent_bias
+    from finetune.continual import correct_new_intent_bias
 
     torch.manual_seed(0)
     centres = torch.tensor([[2.0, 0.0], [0.0, 2.0], [1.4, 1.4]])
@@ -103,7 +103,7 @@ def test_bias_correction_pulls_inflated_new_intents_back():
 def test_bias_correction_needs_both_kinds_of_intent_in_validation():
     import torch
 
-    from finetune.train import correct_new_intent_bias
+    from finetune.continual import correct_new_intent_bias
 
     head = torch.nn.Linear(2, 3)
     weight = head.weight.detach().clone()

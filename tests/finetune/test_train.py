@@ -9,7 +9,9 @@ import pytest
 import torch
 
 from finetune import Example, IntentClassifier, ModelMismatchError, TrainingArgs, evaluate, example_hash, train
-from finetune.train import calibrate_threshold, length_grouped_batches, stratified_split
+from finetune.fit import length_grouped_batches
+from finetune.oos import calibrate_threshold
+from finetune.train import stratified_split
 
 TINY = {
     "order_status": [
