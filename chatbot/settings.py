@@ -1,170 +1,277 @@
 """One typed settings object for the whole bot, from a TOML file and the environment.
 
 Precedence: defaults < ``chatbot.toml`` (or the file named by ``CHATBOT_CONFIG``) < environment
-variables ``CHATBOT_<FIELD>`` (``CHATBOT_MODEL``, ``CHATBOT_DATA_DIR``, ...). Unknown keys are
-an error, so a typo never silently falls back to a default.
+variables ``CHATBOT_<FIELD>`` (``CHATBOT_MODEL``, ``CHATBOT_DATA_DIR``, ...) < keyword arguments
+of :meth:`Settings.load`. Unknown keys are an error, so a typo never silently falls back to a
+default, and every problem is reported at once, so a deployment is not fixed one restart at a time.
+
+Each field's help text is its ``description``: the README's configuration table is made from it
+(:func:`settings_table`), and a test keeps the two equal.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
 import tomllib
-from dataclasses import dataclass, fields
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENV_PREFIX = "CHATBOT_"
+_CONFIG_VARIABLE = ENV_PREFIX + "CONFIG"
+_DEFAULT_FILE = "chatbot.toml"
 
 
 class SettingsError(ValueError):
-    pass
+    """Every problem found in the settings, one a line, each naming the setting."""
+
+    def __init__(self, problems: str | Sequence[str]):
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__("invalid settings:\n  " + "\n  ".join(self.problems))
 
 
-@dataclass
-class Settings:
-    # where things live
-    model: str | None = None  # local model folder for the encoder and classifier; None = bundled MiniLM
-    data_dir: str = "data"  # models, FAQ indexes, logs (created on first start)
-    assets_dir: str = str(PROJECT_ROOT / "assets")  # intents.yaml, templates.yaml, faq.csv
-    faq_file: str | None = None  # the FAQ to serve; None = <assets_dir>/faq.csv
-    device: str = "auto"  # auto (CUDA when present), cpu, cuda
-    precision: str = "auto"  # inference weights: auto (float16 on CUDA, float32 on the CPU), float16, float32
-    torch_threads: int = 0  # CPU cores for the model: torch's threads, or ONNX passes at once; 0 = all cores
-    runtime: str = "auto"  # inference: auto (ONNX Runtime on the CPU in float32, else torch), onnx, torch
+def _fspath(value: Any) -> Any:
+    return os.fspath(value) if isinstance(value, os.PathLike) else value
 
-    # routing thresholds
-    intent_threshold: float | None = None  # None = the threshold calibrated at training time
-    # FAQ: cosine similarity to answer directly / to offer an entry as a suggestion; None = calibrated
-    # for the served FAQ and model when the index is built (retrieval.calibration)
-    faq_answer_threshold: float | None = None
-    faq_suggest_threshold: float | None = None
-    suggestions: int = 3  # candidates offered by a clarifying question
 
-    # conversation
-    max_input_chars: int = 1000  # longer messages are cut (with a note in the trace)
-    slot_retries: int = 2  # times the bot re-asks for a missing slot before moving on
-    fallbacks_before_handoff: int = 2  # consecutive misunderstandings before offering a person
-    max_sessions: int = 10_000  # sessions kept in memory (least recently used dropped)
+def _device(value: str) -> str:
+    if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", value):
+        raise ValueError("auto, cpu, cuda or cuda:<index>")
+    return value
 
-    # retrieval
-    # FAISS factory string, or "auto": exact search below 50k rows, an approximate index above
-    # (retrieval.index.choose_index_factory)
-    index_factory: str = "auto"
-    # after an FAQ is applied, adapt the embedder to it in the background (finetune.embedder);
-    # the adapted one serves only if it finds more held-out phrasings than the base model
-    adapt_embedder: bool = True
-    keep_embedders: int = 5  # FAQ-adapted embedders kept on disk (never the serving one); 0 = keep all
 
-    # serving
-    host: str = "127.0.0.1"
-    port: int = 7860
-    allowed_origins: str = ""  # comma-separated origins that may embed the chat or call /api/chat ("*" = any)
-    show_trace: bool = False  # the "why this answer" panel on the public page (always on in the console)
-    queue_concurrency: int = 4  # chat turns the Gradio queue runs at once
-    queue_size: int = 64  # turns waiting beyond that get a busy message
-    rate_limit_per_minute: float = 300  # chat turns a minute per client address (/api/chat and the chat page); 0 = off
-    rate_limit_burst: int = 60  # turns a client address may send at once before the rate applies
-    session_rate_limit_per_minute: float = 30  # chat turns a minute per conversation; 0 = off
-    session_rate_limit_burst: int = 10  # turns one conversation may send at once
-    max_request_kb: int = 64  # larger /api/chat request bodies are refused (413) before they are parsed
+# Paths are kept as the text given (relative ones stay relative), but a Path is accepted too.
+_PathText = Annotated[str, BeforeValidator(_fspath)]
+_Device = Annotated[str, AfterValidator(_device)]
 
-    # operators
-    admin_user: str = "admin"
-    admin_password: str | None = None  # None: generated at first start, printed once, stored hashed
-    max_upload_mb: int = 20  # larger uploads are refused before they are read
-    retention_days: int = 90  # conversation turns older than this are deleted
-    holdout_fraction: float = 0.15  # share of examples held out to evaluate a retrained version
-    gate_margin: float = 0.02  # a new version may lose at most this much accuracy (or F1 of any intent)
+
+class Settings(BaseSettings):
+    """The bot's configuration: built by :meth:`load`, changed only through :meth:`replace`."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+
+    # -- where things live --
+    model: _PathText | None = Field(
+        None,
+        description="local model folder for the encoder and classifier (bge-small-zh, bert-base-chinese, ...); "
+        "nothing is downloaded; none = the bundled all-MiniLM-L6-v2",
+    )
+    data_dir: _PathText = Field(
+        "data",
+        description="trained versions (`models/`), FAQ indexes (`faq/`) and FAQ-adapted embedders "
+        "(`faq/embedders/`), ONNX exports (`onnx/`, the newest 3 per model role), the database `chatbot.db`; "
+        "created on first start",
+    )
+    assets_dir: _PathText = Field(
+        str(PROJECT_ROOT / "assets"), description="`intents.yaml`, `templates.yaml`, the default `faq.csv`"
+    )
+    faq_file: _PathText | None = Field(
+        None, description="the FAQ to serve (CSV, TSV, JSON, JSONL); none = `faq.csv` in the assets folder"
+    )
+    device: _Device = Field("auto", description="`auto` (CUDA when present), `cpu`, `cuda`, or one GPU: `cuda:1`, ...")
+    precision: Literal["auto", "float16", "float32"] = Field(
+        "auto", description="inference weights: `auto` (float16 on CUDA, float32 on the CPU), `float16`, `float32`"
+    )
+    torch_threads: int = Field(
+        0,
+        ge=0,
+        description="CPU cores for the model: torch's threads, or how many ONNX Runtime passes run side by side "
+        "under load; 0 = all cores; 1 when running one replica per core (see Performance)",
+    )
+    runtime: Literal["auto", "onnx", "torch"] = Field(
+        "auto",
+        description="inference: `auto` (ONNX Runtime on the CPU in float32, else torch), `onnx`, `torch` (always "
+        "eager PyTorch); CUDA and training always use torch",
+    )
+
+    # -- routing thresholds --
+    intent_threshold: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="classifier confidence (0-1) under which FAQ search takes over; none = the threshold "
+        "calibrated at training time",
+    )
+    faq_answer_threshold: float | None = Field(
+        None,
+        ge=-1.0,
+        le=1.0,
+        description="cosine similarity from which the closest FAQ entry is the answer; none = calibrated per FAQ "
+        'and model when the index is built (see "How a turn is routed")',
+    )
+    faq_suggest_threshold: float | None = Field(
+        None,
+        ge=-1.0,
+        le=1.0,
+        description="cosine similarity from which an FAQ entry is offered as a suggestion; none = calibrated "
+        "like the answer threshold",
+    )
+    suggestions: int = Field(3, ge=1, description="candidates offered by a clarifying question")
+
+    # -- conversation --
+    max_input_chars: int = Field(1000, ge=1, description="longer messages are cut (with a note in the trace)")
+    slot_retries: int = Field(2, ge=0, description="times the bot re-asks for a missing slot before moving on")
+    fallbacks_before_handoff: int = Field(
+        2, ge=0, description="consecutive misunderstandings before the bot offers a person"
+    )
+    max_sessions: int = Field(
+        10_000, ge=1, description="conversations kept in memory (the least recently used dropped)"
+    )
+
+    # -- retrieval --
+    index_factory: str = Field(
+        "auto",
+        description="FAISS factory string, or `auto`: exact search below 50k FAQ rows, an approximate index above",
+    )
+    adapt_embedder: bool = Field(
+        True,
+        description="after an FAQ is applied, adapt the embedder to it in the background; the adapted one serves "
+        "only if it finds more held-out phrasings than the base model",
+    )
+    keep_embedders: int = Field(
+        5, ge=0, description="FAQ-adapted embedders kept on disk, never counting the serving one; 0 = keep all"
+    )
+
+    # -- serving --
+    host: str = Field("127.0.0.1", description="the address the server listens on")
+    port: int = Field(7860, gt=0, lt=65536, description="the port the server listens on")
+    allowed_origins: str = Field(
+        "",
+        description="comma-separated origins that may embed the chat or call `/api/chat` from a browser (CORS), "
+        "e.g. `https://shop.example.com`; `*` = any",
+    )
+    show_trace: bool = Field(
+        False, description="the *why this answer* panel on the public page (always on in the console)"
+    )
+    queue_concurrency: int = Field(4, ge=1, description="chat turns the Gradio queue runs at once")
+    queue_size: int = Field(64, ge=1, description="turns waiting beyond those; more get a busy message")
+    rate_limit_per_minute: float = Field(
+        300,
+        ge=0,
+        description="chat turns a minute per client address (`/api/chat` and the chat page); 0 = off; behind a "
+        "proxy, limit in the proxy instead",
+    )
+    rate_limit_burst: int = Field(
+        60, ge=1, description="turns a client address may send at once before the rate applies"
+    )
+    session_rate_limit_per_minute: float = Field(30, ge=0, description="chat turns a minute per conversation; 0 = off")
+    session_rate_limit_burst: int = Field(10, ge=1, description="turns one conversation may send at once")
+    max_request_kb: int = Field(
+        64, ge=1, description="larger `/api/chat` request bodies are refused (413) before they are parsed"
+    )
+
+    # -- operators --
+    admin_user: str = Field("admin", description="the console's login name")
+    admin_password: str | None = Field(
+        None,
+        min_length=8,
+        repr=False,  # never in a log line or a traceback
+        description="the console's password, 8 characters at least; none = generated at first start, printed "
+        "once, stored hashed",
+    )
+    max_upload_mb: int = Field(20, ge=1, description="larger uploads are refused before they are read")
+    retention_days: int = Field(
+        90, ge=0, description="stored conversation turns older than this are deleted at start-up"
+    )
+    holdout_fraction: float = Field(
+        0.15, gt=0.0, lt=0.5, description="share of examples held out to evaluate a retrained version"
+    )
+    gate_margin: float = Field(
+        0.02,
+        ge=0.0,
+        le=1.0,
+        description="a retrained version may lose at most this much accuracy, or F1 on any intent",
+    )
 
     # -- conversation: frustration, handoff --
-    frustration_threshold: float | None = None  # score (0-1) from which a person is offered; None = lexicon's (0.5)
-    frustration_lexicon: str | None = None  # a YAML file of extra frustration cues, added to assets/frustration.yaml
-    handoff_webhook_url: str | None = None  # each new handoff is POSTed here as JSON (background, 1 retry); None = off
-    handoff_webhook_timeout: float = 3.0  # seconds per webhook attempt
-    business_hours: str | None = None  # when people answer handoffs, e.g. "Mon-Fri 09:00-17:00; Sat 10:00-14:00"
-    timezone: str = "UTC"  # IANA time zone of business_hours, e.g. Europe/Amsterdam
+    frustration_threshold: float | None = Field(
+        None,
+        gt=0.0,
+        lt=1.0,
+        description="frustration score (0-1) from which the bot offers a person with its answer; none = the "
+        "lexicon's (0.5)",
+    )
+    frustration_lexicon: _PathText | None = Field(
+        None,
+        description="a YAML file of extra cues (the shape of `assets/frustration.yaml`), added to the default lexicon",
+    )
+    handoff_webhook_url: str | None = Field(
+        None,
+        description="each new handoff is POSTed here as JSON (id, session, intent, reason, redacted transcript, "
+        "time), in the background with one retry; none = off",
+    )
+    handoff_webhook_timeout: float = Field(3.0, gt=0.0, le=60.0, description="seconds per webhook attempt")
+    business_hours: str | None = Field(
+        None,
+        description="when people answer handoffs, e.g. `Mon-Fri 09:00-17:00; Sat 10:00-14:00`; outside them the "
+        "handoff reply says when the team is back; none = always staffed",
+    )
+    timezone: str = Field("UTC", description="IANA time zone of the business hours, e.g. `Europe/Amsterdam`")
 
     # -- continual learning --
-    keep_versions: int = 20  # after a retrain, older model versions beyond the newest 20 are deleted (never the serving one); 0 = keep all
-    warm_start: bool = True  # retrain from the serving version (new intents extend its head, earlier examples are replayed); false = from scratch
-    # the gate judges an intent on its own only with this many held-out examples (overall accuracy always)
-    gate_min_support: int = 5
-    # cosine distance under which unanswered questions fall into one theme (average linkage)
-    theme_distance: float = 0.5
-    theme_days: int = 30  # unanswered turns of this many recent days are grouped into themes
-    theme_max_turns: int = 2000  # at most this many of the most recent unanswered turns are clustered
-    # a running server checks this often (seconds) for a version or FAQ that an admin command in
-    # another process activated, and serves it without a restart; 0 = never
-    follow_disk_seconds: float = 2.0
+    keep_versions: int = Field(
+        20,
+        ge=0,
+        description="after a retrain, all but the newest this many model versions are deleted, never the serving "
+        "one; 0 = keep all",
+    )
+    warm_start: bool = Field(
+        True,
+        description="retrain from the serving version (new intents extend its head, earlier examples are "
+        "replayed); false = from scratch",
+    )
+    gate_min_support: int = Field(
+        5,
+        ge=0,
+        description="the gate judges an intent on its own only with this many held-out examples (overall "
+        "accuracy always)",
+    )
+    theme_distance: float = Field(
+        0.5,
+        gt=0.0,
+        le=2.0,
+        description="cosine distance under which unanswered questions fall into one theme (average linkage)",
+    )
+    theme_days: int = Field(30, ge=0, description="unanswered turns of this many recent days are grouped into themes")
+    theme_max_turns: int = Field(
+        2000, ge=1, description="at most this many of the most recent unanswered turns are clustered"
+    )
+    follow_disk_seconds: float = Field(
+        2.0,
+        ge=0.0,
+        description="how often (seconds) a running server looks for a version or FAQ that `python -m chatbot "
+        "admin ...` activated in another process, and serves it without a restart; 0 = never",
+    )
 
-    def __post_init__(self) -> None:
-        problems = []
-        problems += self._conversation_problems()
-        for name in ("faq_answer_threshold", "faq_suggest_threshold"):
-            if getattr(self, name) is not None and not -1.0 <= getattr(self, name) <= 1.0:
-                problems.append(f"{name}={getattr(self, name)!r} (a cosine similarity, -1 to 1)")
-        if self.intent_threshold is not None and not 0.0 <= self.intent_threshold <= 1.0:
-            problems.append(f"intent_threshold={self.intent_threshold!r} (a probability, 0 to 1)")
-        if not 0.0 < self.holdout_fraction < 0.5:
-            problems.append(f"holdout_fraction={self.holdout_fraction!r} (between 0 and 0.5)")
-        if self.admin_password is not None and len(self.admin_password) < 8:
-            problems.append("admin_password is too short (at least 8 characters)")
-        for name in (
-            "max_input_chars",
-            "max_sessions",
-            "suggestions",
-            "queue_concurrency",
-            "queue_size",
-            "max_upload_mb",
-            "rate_limit_burst",
-            "session_rate_limit_burst",
-            "max_request_kb",
-        ):
-            if getattr(self, name) < 1:
-                problems.append(f"{name}={getattr(self, name)!r} (must be at least 1)")
-        for name in ("rate_limit_per_minute", "session_rate_limit_per_minute"):
-            if getattr(self, name) < 0:
-                problems.append(f"{name}={getattr(self, name)!r} (0 turns the limit off)")
-        if self.keep_versions < 0:
-            problems.append(f"keep_versions={self.keep_versions!r} (0 keeps every version)")
-        if self.keep_embedders < 0:
-            problems.append(f"keep_embedders={self.keep_embedders!r} (0 keeps every embedder)")
-        if self.torch_threads < 0:
-            problems.append(f"torch_threads={self.torch_threads!r} (0 = torch's default)")
-        if self.follow_disk_seconds < 0:
-            problems.append(f"follow_disk_seconds={self.follow_disk_seconds!r} (seconds; 0 turns it off)")
-        if not 0 < self.port < 65536:
-            problems.append(f"port={self.port!r}")
-        if self.precision not in ("auto", "float16", "float32"):
-            problems.append(f"precision={self.precision!r} (auto, float16 or float32)")
-        if self.runtime not in ("auto", "onnx", "torch"):
-            problems.append(f"runtime={self.runtime!r} (auto, onnx or torch)")
-        if problems:
-            raise SettingsError("invalid settings: " + "; ".join(problems))
-
-    def _conversation_problems(self) -> list[str]:
-        """Checks of the issue-5 block (frustration, handoff webhook, business hours)."""
-        from chatbot.handoff import BusinessHours, BusinessHoursError, zone
-
-        problems = []
-        if self.frustration_threshold is not None and not 0.0 < self.frustration_threshold < 1.0:
-            problems.append(f"frustration_threshold={self.frustration_threshold!r} (a score between 0 and 1)")
-        if self.frustration_lexicon is not None and not Path(self.frustration_lexicon).is_file():
-            problems.append(f"frustration_lexicon={self.frustration_lexicon!r} (no such file)")
-        url = self.handoff_webhook_url
-        if url is not None and not (url.startswith(("http://", "https://")) and len(url) > len("https://")):
-            problems.append(f"handoff_webhook_url={url!r} (an http:// or https:// URL)")
-        if not 0.0 < self.handoff_webhook_timeout <= 60.0:
-            problems.append(
-                f"handoff_webhook_timeout={self.handoff_webhook_timeout!r} (seconds, above 0 and at most 60)"
-            )
+    def __init__(self, **values: Any) -> None:
+        """``Settings(...)`` is checked like :meth:`load`: problems come as one :class:`SettingsError`
+        in the words of the settings, not as pydantic's ``ValidationError``."""
         try:
-            zone(self.timezone)
-            if self.business_hours is not None:
-                BusinessHours.parse(self.business_hours, self.timezone)
-        except BusinessHoursError as exc:
-            problems.append(str(exc))
-        return problems
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise SettingsError(_problems(exc, values)) from None
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
+    ):
+        """Only the keyword arguments: :meth:`load` layers the file and the environment itself,
+        because it takes both as arguments (tests pass ``env={}``), and ``Settings(...)`` stays
+        free of whatever the process environment holds."""
+        return (init_settings,)
+
+    @model_validator(mode="after")
+    def _check_conversation(self) -> Settings:
+        problems = _conversation_problems({name: getattr(self, name) for name in _CONVERSATION_FIELDS})
+        if problems:
+            raise SettingsError(problems)
+        return self
 
     @property
     def data_path(self) -> Path:
@@ -179,50 +286,179 @@ class Settings:
         return Path(self.faq_file) if self.faq_file else Path(self.assets_dir) / "faq.csv"
 
     @classmethod
-    def load(cls, path: str | os.PathLike | None = None, env: dict[str, str] | None = None, **overrides) -> Settings:
-        """Defaults, then the TOML file (if any), then ``CHATBOT_*`` variables, then ``overrides``."""
-        env = dict(os.environ if env is None else env)
-        known = {f.name: f for f in fields(cls)}
-        values: dict[str, object] = {}
-        path = path or env.get(ENV_PREFIX + "CONFIG") or ("chatbot.toml" if Path("chatbot.toml").is_file() else None)
+    def load(
+        cls, path: str | os.PathLike | None = None, env: Mapping[str, str] | None = None, **overrides: Any
+    ) -> Settings:
+        """Defaults, then the TOML file (``path``, else ``$CHATBOT_CONFIG``, else ``./chatbot.toml``
+        if present), then ``CHATBOT_*`` variables of ``env`` (``None``: the process environment),
+        then ``overrides``. Raises one :class:`SettingsError` listing every problem found."""
+        env = os.environ if env is None else env
+        problems: list[str] = []
+        values: dict[str, Any] = {}
+        path = path or env.get(_CONFIG_VARIABLE) or (_DEFAULT_FILE if Path(_DEFAULT_FILE).is_file() else None)
         if path:
-            with open(path, "rb") as f:
-                try:
-                    data = tomllib.load(f)
-                except tomllib.TOMLDecodeError as exc:
-                    raise SettingsError(f"{path}: {exc}") from None
-            for key, value in data.items():
-                if key not in known:
-                    raise SettingsError(f"{path}: unknown setting '{key}'; allowed: {', '.join(sorted(known))}")
-                values[key] = value
-        for key, raw in env.items():
-            if not key.startswith(ENV_PREFIX) or key == ENV_PREFIX + "CONFIG":
-                continue
-            name = key[len(ENV_PREFIX) :].lower()
-            if name not in known:
-                raise SettingsError(
-                    f"unknown environment variable {key}; allowed: {', '.join(ENV_PREFIX + k.upper() for k in sorted(known))}"
-                )
-            values[name] = _parse(raw, str(known[name].type), key)
-        for key in overrides:
-            if key not in known:
-                raise SettingsError(f"unknown setting '{key}'; allowed: {', '.join(sorted(known))}")
-        values.update(overrides)
-        return cls(**values)
+            for key, value in _read_toml(path).items():
+                if key in cls.model_fields:
+                    values[key] = value
+                else:
+                    problems.append(f"{path}: {_unknown_setting(key)}")
+        problems += _unknown_variables(env)
+        # pydantic-settings ignores CHATBOT_* names it does not know: _unknown_variables refuses them
+        for name, raw in _Environment(cls, env)().items():
+            values[name] = None if raw == "" and _optional(name) else raw
+        values.update(overrides)  # an unknown one is refused by extra="forbid"
+        try:
+            settings = cls(**values)
+        except SettingsError as exc:
+            raise SettingsError(problems + exc.problems) from None
+        if problems:
+            raise SettingsError(problems)
+        return settings
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with ``changes``, checked like :meth:`load`'s values (``model_copy(update=...)``
+        would skip the checks)."""
+        return type(self)(**{**self.model_dump(), **changes})
 
 
-def _parse(raw: str, annotation: str, key: str):
-    if raw == "" and "None" in annotation:
-        return None
-    if annotation.startswith("bool"):
-        if raw.lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
-            raise SettingsError(f"{key}={raw!r} is not a boolean (true/false)")
-        return raw.lower() in ("1", "true", "yes", "on")
+class _Environment(EnvSettingsSource):
+    """pydantic-settings' environment source, reading the given mapping instead of ``os.environ``."""
+
+    def __init__(self, settings_cls: type[BaseSettings], env: Mapping[str, str]):
+        self._given = env
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        # the hook pydantic-settings' own .env source overrides; names compare case-insensitively
+        return {key.lower(): value for key, value in self._given.items()}
+
+
+# the settings _check_conversation looks at together
+_CONVERSATION_FIELDS = ("frustration_lexicon", "handoff_webhook_url", "business_hours", "timezone")
+
+_REASONS = {
+    "int_parsing": "not a whole number",
+    "int_from_float": "not a whole number",
+    "int_type": "not a whole number",
+    "float_parsing": "not a number",
+    "float_type": "not a number",
+    "bool_parsing": "not a boolean: true/false, yes/no, on/off, 1/0",
+    "bool_type": "not a boolean: true/false, yes/no, on/off, 1/0",
+    "string_type": "not a string",
+    "greater_than": "must be above {gt}",
+    "greater_than_equal": "must be at least {ge}",
+    "less_than": "must be below {lt}",
+    "less_than_equal": "must be at most {le}",
+    "literal_error": "one of {expected}",
+    "string_too_short": "too short: at least {min_length} characters",
+}
+
+
+def _problems(exc: ValidationError, values: Mapping[str, Any]) -> list[str]:
+    """pydantic's errors as one line each, naming the setting and the value given (never a
+    hidden one such as the admin password)."""
+    problems: list[str] = []
+    failed: set[str] = set()
+    for error in exc.errors(include_url=False):
+        if not error["loc"]:  # raised by _check_conversation
+            cause = error["ctx"]["error"]
+            problems += cause.problems if isinstance(cause, SettingsError) else [str(cause)]
+            continue
+        name = str(error["loc"][0])
+        failed.add(name)
+        if error["type"] == "extra_forbidden":
+            problems.append(_unknown_setting(name))
+            continue
+        ctx = error.get("ctx", {})
+        if error["type"] == "value_error":  # a validator's own words (_device)
+            reason = str(ctx["error"])
+        else:
+            reason = _REASONS[error["type"]].format(**ctx) if error["type"] in _REASONS else error["msg"]
+        shown = f"{name}={error['input']!r}" if Settings.model_fields[name].repr else name
+        problems.append(f"{shown} ({reason})")
+    if failed:  # the model validator did not run: check what it checks among the values that are fine
+        defaults = {name: Settings.model_fields[name].default for name in _CONVERSATION_FIELDS}
+        given = {**defaults, **{name: values[name] for name in _CONVERSATION_FIELDS if name in values}}
+        problems += _conversation_problems({name: value for name, value in given.items() if name not in failed})
+    return problems
+
+
+def _conversation_problems(values: Mapping[str, Any]) -> list[str]:
+    """Checks of the issue-5 block (frustration lexicon, handoff webhook, business hours) that a
+    field constraint cannot say; each runs only on the values it needs that are present."""
+    from chatbot.handoff import BusinessHours, BusinessHoursError, zone
+
+    problems = []
+    lexicon = values.get("frustration_lexicon")
+    if lexicon is not None and not Path(lexicon).is_file():
+        problems.append(f"frustration_lexicon={lexicon!r} (no such file)")
+    url = values.get("handoff_webhook_url")
+    if url is not None and not (url.startswith(("http://", "https://")) and len(url) > len("https://")):
+        problems.append(f"handoff_webhook_url={url!r} (an http:// or https:// URL)")
+    if "timezone" in values:
+        try:
+            zone(values["timezone"])
+            if values.get("business_hours") is not None:
+                BusinessHours.parse(values["business_hours"], values["timezone"])
+        except BusinessHoursError as exc:
+            problems.append(str(exc))
+    return problems
+
+
+def _read_toml(path: str | os.PathLike) -> dict[str, Any]:
+    if not Path(path).is_file():
+        raise SettingsError(f"{path}: no such file")
     try:
-        if annotation.startswith("int"):
-            return int(raw)
-        if annotation.startswith("float"):
-            return float(raw)
-    except ValueError:
-        raise SettingsError(f"{key}={raw!r} is not a number") from None
-    return raw
+        return TomlConfigSettingsSource(Settings, toml_file=Path(path)).toml_data
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{path}: {exc}") from None
+
+
+def _unknown_variables(env: Mapping[str, str]) -> list[str]:
+    allowed = [ENV_PREFIX + name.upper() for name in Settings.model_fields]
+    return [
+        f"unknown environment variable {key}; allowed: {', '.join(sorted(allowed))}{_did_you_mean(key.upper(), allowed)}"
+        for key in env
+        if key.upper().startswith(ENV_PREFIX) and key.upper() not in (*allowed, _CONFIG_VARIABLE)
+    ]
+
+
+def _unknown_setting(key: str) -> str:
+    return f"unknown setting {key!r}; allowed: {', '.join(sorted(Settings.model_fields))}" + _did_you_mean(
+        key, Settings.model_fields
+    )
+
+
+def _did_you_mean(key: str, allowed: Iterable[str]) -> str:
+    close = difflib.get_close_matches(key, list(allowed), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _optional(name: str) -> bool:
+    """Whether ``None`` is a valid value: an empty variable then means none (``CHATBOT_MODEL=``)."""
+    return type(None) in getattr(Settings.model_fields[name].annotation, "__args__", ())
+
+
+def settings_table() -> str:
+    """The README's configuration table, one row per setting in declaration order, made from
+    the fields' defaults and descriptions so that the two cannot drift apart."""
+    rows = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    for name, field in Settings.model_fields.items():
+        rows.append(f"| `{ENV_PREFIX}{name.upper()}` | {_shown_default(field.default)} | {field.description} |")
+    return "\n".join(rows)
+
+
+def _shown_default(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, int):
+        return str(value)
+    if value == "":
+        return "empty"
+    if Path(value).is_absolute() and Path(value).is_relative_to(PROJECT_ROOT):
+        return f"`{Path(value).relative_to(PROJECT_ROOT)}` (the project's)"
+    return f"`{value}`"

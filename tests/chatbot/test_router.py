@@ -104,11 +104,9 @@ def test_faq_answers_use_the_thresholds_calibrated_for_the_served_faq(default_bo
 
 
 def test_configured_faq_thresholds_override_the_calibrated_ones(default_bot):
-    from dataclasses import replace
-
     settings = default_bot.settings
     try:
-        default_bot.settings = replace(settings, faq_answer_threshold=0.99, faq_suggest_threshold=0.2)
+        default_bot.settings = settings.replace(faq_answer_threshold=0.99, faq_suggest_threshold=0.2)
         assert default_bot.faq_thresholds() == (0.99, 0.2)
         reply = default_bot.reply(None, "Is the Fjord linen duvet cover machine washable?")
         assert reply.route == "clarify", reply.trace  # 0.99: nothing is close enough to answer; 0.2: offer some
