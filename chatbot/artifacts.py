@@ -32,7 +32,7 @@ def use_runtime(encoder: Encoder, settings: Settings, role: str) -> str:
     (about 7 s for MiniLM) and serve it with ONNX Runtime where that applies (CPU, float32)."""
     if settings.runtime == "torch":
         return "torch"
-    cache = settings.data_path / "onnx" / role
+    cache = settings.layout.onnx(role)
     if encoder.use_onnx(cache, threads=1):  # one thread a pass; the bot runs a pass per core at once
         prune_exports(cache, KEEP_EXPORTS)
         return "onnx"
@@ -54,7 +54,7 @@ def load_classifier(settings: Settings, path: Path) -> IntentClassifier:
 
 
 def models_registry(settings: Settings) -> Registry:
-    return Registry(settings.data_path / "models")
+    return Registry(settings.layout.models)
 
 
 def train_default_model(settings: Settings, progress: Progress | None = None, show_progress: bool = True) -> Path:
@@ -100,7 +100,7 @@ def ensure_classifier(
 def embedders_registry(settings: Settings) -> Registry:
     """The FAQ-adapted embedders (``finetune.embedder``); ``current`` names the serving one,
     none means the base model serves the FAQ."""
-    return Registry(settings.data_path / "faq" / "embedders")
+    return Registry(settings.layout.embedders)
 
 
 def checked_adapter(settings: Settings, version: Path) -> Path:
@@ -141,13 +141,13 @@ def faq_encoder(settings: Settings, adapter: Path | None = None) -> Encoder:
 
 def active_faq_path(settings: Settings) -> Path:
     """The FAQ being served: the last one applied from the console, else the configured file."""
-    uploaded = settings.data_path / "faq" / "active.json"
+    uploaded = settings.layout.active_faq
     return uploaded if uploaded.is_file() else settings.faq_path
 
 
 def faq_index_folder(settings: Settings, entries: list, encoder: Encoder) -> Path:
     factory = re.sub(r"[^A-Za-z0-9]+", "_", settings.index_factory)
-    return settings.data_path / "faq" / f"index-{faq_hash(entries)}-{encoder.fingerprint}-{factory}"
+    return settings.layout.faq_index(faq_hash(entries), encoder.fingerprint, factory)
 
 
 def cached_faq_index(settings: Settings, entries: list, encoder: Encoder, show_progress: bool = False) -> FaqIndex:

@@ -22,6 +22,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
+from chatbot.layout import DataLayout
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENV_PREFIX = "CHATBOT_"
 _CONFIG_VARIABLE = ENV_PREFIX + "CONFIG"
@@ -276,6 +278,11 @@ class Settings(BaseSettings):
     @property
     def data_path(self) -> Path:
         return Path(self.data_dir)
+
+    @property
+    def layout(self) -> DataLayout:
+        """The paths inside the data folder (``chatbot.layout``)."""
+        return DataLayout(Path(self.data_dir))
 
     @property
     def origins(self) -> list[str]:

@@ -68,7 +68,7 @@ class DialogAdmin:
             Conversation(c["conversation_id"], tuple(DialogTurn(**t) for t in c["turns"] if t["text"].strip()))
             for c in self.store.export_conversations()
         ]
-        path = self.settings.data_path / "exports" / f"conversations-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
+        path = self.settings.layout.exports / f"conversations-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
         path.parent.mkdir(parents=True, exist_ok=True)
         write_conversations_jsonl([c for c in conversations if c.turns], path)
         return path

@@ -42,7 +42,7 @@ class FaqAdmin:
         self.embedders = embedders_registry(bot.settings)
         self.max_upload_bytes = bot.settings.max_upload_mb * 2**20
         self._lock = threading.Lock()
-        self._active = self.settings.data_path / "faq" / "active.json"
+        self._active = self.settings.layout.active_faq
         self._stamp = _stamp(self._active)  # of the FAQ file this process serves
         self.embedder = _name(self.embedders.current())  # the adapted embedder this process serves, None = base
 
