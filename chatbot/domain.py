@@ -1,27 +1,33 @@
 """The bot's domain, declared in data: intents with handlers and slots, entities, templates.
 
-``assets/intents.yaml`` and ``assets/templates.yaml`` are validated once at load; an error
-names the file, the key and what is allowed. The examples in ``intents.yaml`` are the
-default training data (see ``finetune.load_examples``). Entities are declared under
+``assets/intents.yaml`` and ``assets/templates.yaml`` are validated once at load against their
+schemas (``IntentsFile``, ``TemplatesFile``: pydantic models, see ``chatbot.schemas``), then
+checked against each other; a ``DomainError`` lists every problem, each with the file, the key
+and what is allowed. The examples in ``intents.yaml`` are the default training data (see
+``finetune.load_examples``). Entities are declared under
 ``entities:`` (kinds and options: ``chatbot.entities``); a slot names the entity that fills it,
 so an intent gets its own order-number pattern by pointing its slot at its own entity.
 """
 
 from __future__ import annotations
 
-import difflib
 import random
 import re
 import string
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 import yaml
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
+from pydantic_core import PydanticCustomError
 
-from chatbot.entities import Entity, EntityConfigError, EntityExtractor, EntitySpec, PatternEntity
+from chatbot.entities import Entity, EntityConfigError, EntityDecl, EntityExtractor, EntitySpec, PatternEntity
+from chatbot.schemas import ProblemsError, Schema, Text, did_you_mean, validate
 
-HANDLERS = ("template", "faq", "handoff")
+Handler = Literal["template", "faq", "handoff"]
+HANDLERS = get_args(Handler)
 SYSTEM_TEMPLATES = (  # what the router says itself; every customer-facing sentence lives in templates.yaml
     "fallback",
     "clarify",
@@ -33,12 +39,10 @@ SYSTEM_TEMPLATES = (  # what the router says itself; every customer-facing sente
     "slot_retry",
     "slot_missing",
 )
-SINGLE_ROLES = ("affirm", "deny", "handoff")  # one intent each
-GROUP_ROLES = ("small_talk", "offers_person")  # a list of intents each
 
 
-class DomainError(ValueError):
-    pass
+class DomainError(ProblemsError):
+    """The domain files cannot be used; ``problems`` lists every problem (file: key: what)."""
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,7 @@ class Intent:
     handler: str
     template: str | None
     slots: tuple[Slot, ...] = ()
-    suggestion: str = ""  # how a clarifying question offers this intent (a button label); "" = never offered
+    suggestion: Text = ""  # how a clarifying question offers this intent (a button label); "" = never offered
 
 
 @dataclass(frozen=True)
@@ -86,67 +90,44 @@ class Domain:
 
     @classmethod
     def load(cls, assets_dir: str | Path) -> Domain:
-        assets_dir = Path(assets_dir)
-        intents_file, templates_file = assets_dir / "intents.yaml", assets_dir / "templates.yaml"
-        intents_data = _read_yaml(intents_file)
-        templates_data = _read_yaml(templates_file)
+        """The domain declared in ``assets_dir``; a ``DomainError`` lists every problem found.
 
+        Each file is read and validated against its schema, then the files are checked against
+        each other (templates, entities and intents they name), then the domain is built.
+        """
+        intents_file, templates_file = Path(assets_dir) / "intents.yaml", Path(assets_dir) / "templates.yaml"
+        declared, intents_problems = _validated(intents_file, IntentsFile)
+        texts, templates_problems = _validated(templates_file, TemplatesFile)
+        if declared is None or texts is None:
+            raise DomainError(intents_problems + templates_problems)
+        problems = _cross_check(declared, texts, intents_file, templates_file)
         try:
-            extractor = EntityExtractor.from_config(intents_data.get("entities"))
+            extractor = EntityExtractor.from_declarations(declared.entities)
         except EntityConfigError as exc:
-            raise DomainError(f"{intents_file}: {exc}") from None
-        entities = extractor.specs
+            problems += [f"{intents_file}: {problem}" for problem in exc.problems]
+        if problems:
+            raise DomainError(problems)
+        return cls._build(declared, texts, extractor)
 
-        variables = {str(k): str(v) for k, v in (templates_data.get("variables") or {}).items()}
-        templates = {}
-        for name, value in (templates_data.get("templates") or {}).items():
-            variants = (value,) if isinstance(value, str) else tuple(value or ())
-            if not variants or not all(isinstance(v, str) and v.strip() for v in variants):
-                raise DomainError(f"{templates_file}: templates.{name} must be a text or a list of texts")
-            templates[name] = variants
-        for name in SYSTEM_TEMPLATES:
-            if name not in templates:
-                raise DomainError(f"{templates_file}: the template '{name}' is required")
-
-        intents = {}
-        for name, spec in (intents_data.get("intents") or {}).items():
-            where = f"{intents_file}: intents.{name}"
-            if not isinstance(spec, dict):
-                raise DomainError(f"{where} must be a mapping with handler and examples")
-            handler = spec.get("handler")
-            if handler not in HANDLERS:
-                raise DomainError(f"{where}.handler is {handler!r}; allowed: {', '.join(HANDLERS)}")
-            template = spec.get("template")
-            if handler == "template" and not template:
-                raise DomainError(f"{where}: handler 'template' needs a 'template'")
-            if template and template not in templates:
-                raise DomainError(
-                    f"{where}.template '{template}' is not in {templates_file.name}; known: {', '.join(sorted(templates))}"
-                )
-            slots = []
-            for slot_name, slot in (spec.get("slots") or {}).items():
-                entity = (slot or {}).get("entity")
-                if entity not in entities:
-                    raise DomainError(
-                        f"{where}.slots.{slot_name}.entity {entity!r}; defined entities: {', '.join(entities) or 'none'}"
-                    )
-                slots.append(
-                    Slot(slot_name, entity, str(slot.get("prompt") or f"What is your {slot_name.replace('_', ' ')}?"))
-                )
-            if template:
-                allowed = set(variables) | {s.name for s in slots}
-                for variant in templates[template]:
-                    unknown = _fields(variant) - allowed
-                    if unknown:
-                        raise DomainError(
-                            f"{templates_file}: template '{template}' uses {sorted(unknown)}; "
-                            f"allowed for intent '{name}': {sorted(allowed)}"
-                        )
-            intents[name] = Intent(name, handler, template, tuple(slots), str(spec.get("suggestion") or ""))
-        if len(intents) < 2:
-            raise DomainError(f"{intents_file}: at least 2 intents are needed, found {len(intents)}")
-        roles = _roles(intents_data.get("roles"), intents, f"{intents_file}: roles")
-        return cls(intents, extractor, templates, variables, roles)
+    @classmethod
+    def _build(cls, declared: IntentsFile, texts: TemplatesFile, extractor: EntityExtractor) -> Domain:
+        intents = {
+            name: Intent(
+                name,
+                intent.handler,
+                intent.template or None,
+                tuple(
+                    Slot(slot_name, slot.entity, slot.prompt or f"What is your {slot_name.replace('_', ' ')}?")
+                    for slot_name, slot in intent.slots.items()
+                ),
+                intent.suggestion,
+            )
+            for name, intent in declared.intents.items()
+        }
+        said = declared.roles
+        roles = Roles(said.affirm, said.deny, said.handoff, frozenset(said.small_talk), frozenset(said.offers_person))
+        templates = {name: tuple(variants) for name, variants in texts.templates.items()}
+        return cls(intents, extractor, templates, dict(texts.variables), roles)
 
     def render(self, template: str, slots: dict[str, str] | None = None) -> str:
         """Fills a template; user text only ever enters as a value, never as a format string."""
@@ -182,37 +163,6 @@ class Domain:
         }
 
 
-def _roles(spec: object, intents: dict[str, Intent], where: str) -> Roles:
-    """The ``roles:`` mapping, every name checked against the declared intents."""
-    if spec is None:
-        return Roles()
-    if not isinstance(spec, dict):
-        raise DomainError(f"{where} must be a mapping of role to intent(s)")
-    unknown = sorted(set(spec) - set(SINGLE_ROLES) - set(GROUP_ROLES))
-    if unknown:
-        raise DomainError(f"{where}: unknown role(s) {unknown}; allowed: {', '.join(SINGLE_ROLES + GROUP_ROLES)}")
-
-    def known(role: str, name: object) -> str:
-        if not isinstance(name, str) or name not in intents:
-            close = difflib.get_close_matches(str(name), intents, n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
-            raise DomainError(f"{where}.{role}: {name!r} is not a declared intent{hint}")
-        return name
-
-    values: dict = {}
-    for role in SINGLE_ROLES:
-        if spec.get(role) is not None:
-            values[role] = known(role, spec[role])
-    for role in GROUP_ROLES:
-        names = spec.get(role) or []
-        if not isinstance(names, list):
-            raise DomainError(f"{where}.{role} must be a list of intents")
-        values[role] = frozenset(known(role, name) for name in names)
-    if "handoff" in values and intents[values["handoff"]].handler != "handoff":
-        raise DomainError(f"{where}.handoff: intent '{values['handoff']}' must have handler 'handoff'")
-    return Roles(**values)
-
-
 class _Missing(dict):
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
@@ -222,13 +172,119 @@ def _fields(template: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(template) if name}
 
 
-def _read_yaml(path: Path) -> dict:
+# -- the files' schemas ----------------------------------------------------------------------------
+class SlotDecl(Schema):
+    entity: str  # an entity declared under entities:
+    prompt: Text = ""  # the question asking for it; "" = "What is your <slot name>?"
+
+
+class IntentDecl(Schema):
+    handler: Handler
+    template: str = ""  # the answer (handler template), or what the faq/handoff handler says first
+    slots: dict[str, SlotDecl] = {}
+    suggestion: Text = ""  # how a clarifying question offers this intent (a button label)
+    examples: list[str] = []  # the training examples; finetune.load_examples checks each
+
+    @model_validator(mode="after")
+    def _template_handler_has_a_template(self) -> IntentDecl:
+        if self.handler == "template" and not self.template:
+            raise PydanticCustomError("template_needed", "handler 'template' needs a 'template'")
+        return self
+
+
+class RolesDecl(Schema):
+    """See ``Roles``; every intent named is checked against the declared intents after validation."""
+
+    unknown_keys: ClassVar[str] = "unknown role(s)"
+    affirm: str | None = None
+    deny: str | None = None
+    handoff: str | None = None
+    small_talk: list[str] = []
+    offers_person: list[str] = []
+
+
+class IntentsFile(Schema):
+    version: int = 1
+    roles: RolesDecl = RolesDecl()
+    entities: dict[str, EntityDecl] = {}
+    intents: Annotated[dict[str, IntentDecl], Field(min_length=2)]
+
+
+def _texts(value: Any) -> Any:
+    """A template is a text or a list of texts (one is picked at random each time)."""
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, list):
+        raise PydanticCustomError("texts", "{where} must be a text or a list of texts")
+    return value
+
+
+def _template(text: str) -> str:
+    if not text.strip():
+        raise PydanticCustomError("blank", "{where} must not be empty")
+    try:
+        _fields(text)
+    except ValueError as exc:
+        raise PydanticCustomError(
+            "template", "{where} is not a valid template ({error}); write {{ and }} for a brace", {"error": str(exc)}
+        ) from None
+    return text
+
+
+Variants = Annotated[list[Annotated[str, AfterValidator(_template)]], Field(min_length=1), BeforeValidator(_texts)]
+
+
+class TemplatesFile(Schema):
+    variables: dict[str, Text] = {}  # filled into every template: {shop_name}
+    templates: dict[str, Variants] = {}
+
+
+def _validated(path: Path, schema: type[Schema]) -> tuple[Any, list[str]]:
+    """The file read and validated: the model and no problems, or None and every problem."""
     if not path.is_file():
-        raise DomainError(f"{path} is missing")
+        return None, [f"{path} is missing"]
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise DomainError(f"{path}: invalid YAML: {exc}") from None
+        return None, [f"{path}: invalid YAML: {exc}"]
     if not isinstance(data, dict):
-        raise DomainError(f"{path}: expected a mapping at the top level")
-    return data
+        return None, [f"{path}: expected a mapping at the top level"]
+    model, problems = validate(schema, data)
+    return model, [f"{path}: {problem}" for problem in problems]
+
+
+def _cross_check(declared: IntentsFile, texts: TemplatesFile, intents_file: Path, templates_file: Path) -> list[str]:
+    """What the files say about each other, and about other parts of themselves: every mismatch."""
+    templates, entities, intents = texts.templates, declared.entities, declared.intents
+    problems = [
+        f"{templates_file}: the template '{name}' is required" for name in SYSTEM_TEMPLATES if name not in templates
+    ]
+    for name, intent in intents.items():
+        where = f"{intents_file}: intents.{name}"
+        if intent.template and intent.template not in templates:
+            problems.append(
+                f"{where}.template '{intent.template}' is not in {templates_file.name}; "
+                f"known: {', '.join(sorted(templates))}{did_you_mean(intent.template, templates)}"
+            )
+        for slot_name, slot in intent.slots.items():
+            if slot.entity not in entities:
+                problems.append(
+                    f"{where}.slots.{slot_name}.entity '{slot.entity}' is not a declared entity; "
+                    f"declared: {', '.join(entities) or 'none'}{did_you_mean(slot.entity, entities)}"
+                )
+        allowed = set(texts.variables) | set(intent.slots)
+        unknown = {f for variant in templates.get(intent.template, ()) for f in _fields(variant)} - allowed
+        if unknown:
+            problems.append(
+                f"{templates_file}: template '{intent.template}' uses {sorted(unknown)}; "
+                f"allowed for intent '{name}': {sorted(allowed)}"
+            )
+    where = f"{intents_file}: roles"
+    for role, value in declared.roles.model_dump().items():
+        for name in [value] if isinstance(value, str) else value or ():
+            if name not in intents:
+                problems.append(f"{where}.{role}: {name!r} is not a declared intent{did_you_mean(name, intents)}")
+    handoff = declared.roles.handoff
+    if handoff in intents and intents[handoff].handler != "handoff":
+        problems.append(f"{where}.handoff: intent '{handoff}' must have handler 'handoff'")
+    return problems

@@ -48,26 +48,21 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, Literal, get_args
 
 import phonenumbers
+from pydantic import BeforeValidator, Field
 
-KINDS = ("pattern", "values", "email", "phone", "money", "date")
-_COMMON_KEYS = ("kind", "description", "priority")
-_KIND_KEYS = {
-    "pattern": ("pattern", "ignore_case", "normalise", "redact"),
-    "values": ("values", "ignore_case"),
-    "email": (),
-    "phone": ("region",),
-    "money": ("symbols",),
-    "date": ("order", "prefer"),
-}
-NORMALISE = ("none", "upper", "lower")
-DATE_ORDERS = ("MDY", "DMY")
-PREFER = ("nearest", "past", "future")
+from chatbot.schemas import ProblemsError, Schema, Text, validate
+
+Normalise = Literal["none", "upper", "lower"]  # the choices, as types of the declarations' schema
+DateOrder = Literal["MDY", "DMY"]
+Prefer = Literal["nearest", "past", "future"]
+NORMALISE, DATE_ORDERS, PREFER = get_args(Normalise), get_args(DateOrder), get_args(Prefer)
 
 
-class EntityConfigError(ValueError):
-    """A bad entity declaration; the message names the entity, the key and what is allowed."""
+class EntityConfigError(ProblemsError):
+    """Bad entity declarations; ``problems`` names for each the entity, the key and what is allowed."""
 
 
 @dataclass(frozen=True)
@@ -114,13 +109,27 @@ class EntityExtractor:
         """Builds the extractor from the ``entities:`` mapping of intents.yaml (name -> options).
 
         The kind is ``kind:``, or ``pattern``/``values`` when that key is given. Unknown keys,
-        kinds, normalisations, regions, orders and bad patterns raise ``EntityConfigError``.
+        kinds, normalisations, regions, orders and bad patterns raise ``EntityConfigError``
+        listing every problem.
         """
-        if config is None:
-            return cls([])
-        if not isinstance(config, Mapping):
-            raise EntityConfigError(f"entities must be a mapping of name -> options, not {type(config).__name__}")
-        return cls(_build_spec(str(name), options) for name, options in config.items())
+        section, problems = validate(EntitiesSection, {"entities": config})
+        if section is None:
+            raise EntityConfigError(problems)
+        return cls.from_declarations(section.entities)
+
+    @classmethod
+    def from_declarations(cls, declarations: Mapping[str, EntityDecl]) -> EntityExtractor:
+        """Builds the extractor from validated declarations; ``EntityConfigError`` lists what
+        only building finds (a pattern that does not compile, an unknown phone region, ...)."""
+        specs, problems = [], []
+        for name, declaration in declarations.items():
+            try:
+                specs.append(declaration.build(name))
+            except EntityConfigError as exc:
+                problems += exc.problems
+        if problems:
+            raise EntityConfigError(problems)
+        return cls(specs)
 
     def extract(self, text: str, today: date | datetime | None = None) -> list[Entity]:
         """All entities in ``text``, non-overlapping, ordered by position.
@@ -512,7 +521,7 @@ def _as_date(today: date | datetime | None) -> date:
     return today.date() if isinstance(today, datetime) else today
 
 
-# -- config --------------------------------------------------------------------------------------
+# -- declarations: the ``entities:`` part of intents.yaml -----------------------------------------
 _CLASSES = {
     "pattern": PatternEntity,
     "values": ValuesEntity,
@@ -521,31 +530,80 @@ _CLASSES = {
     "money": MoneyEntity,
     "date": DateEntity,
 }
+KINDS = tuple(_CLASSES)
 
 
-def _build_spec(name: str, options: object) -> EntitySpec:
-    if not isinstance(options, Mapping):
-        raise EntityConfigError(f"entities.{name} must be a mapping with a 'kind' (one of {', '.join(KINDS)})")
-    options = dict(options)
-    kind = options.pop("kind", None) or (
-        "pattern" if "pattern" in options else "values" if "values" in options else None
-    )
-    if kind not in KINDS:
-        raise EntityConfigError(f"entities.{name}.kind is {kind!r}; allowed: {', '.join(KINDS)}")
-    allowed = _KIND_KEYS[kind] + _COMMON_KEYS
-    unknown = sorted(set(options) - set(allowed))
-    if unknown:
-        raise EntityConfigError(
-            f"entities.{name}: unknown keys {unknown}; allowed for kind {kind}: {', '.join(allowed)}"
-        )
-    required = {"pattern": "pattern", "values": "values"}.get(kind)
-    if required and required not in options:
-        raise EntityConfigError(f"entities.{name}: kind {kind} needs '{required}'")
-    priority = options.pop("priority", 0)
-    if isinstance(priority, bool) or not isinstance(priority, int):
-        raise EntityConfigError(f"entities.{name}.priority must be an integer, not {priority!r}")
-    description = str(options.pop("description", "") or "")
-    for flag in ("ignore_case", "redact"):
-        if flag in options and not isinstance(options[flag], bool):
-            raise EntityConfigError(f"entities.{name}.{flag} must be true or false, not {options[flag]!r}")
-    return _CLASSES[kind](name, priority=priority, description=description, **options)
+class _Declared(Schema):
+    """What every entity may say; its ``kind`` says what else. The entity classes check the
+    meaning of the values (a pattern compiles, a region exists, synonyms do not clash)."""
+
+    kind: str
+    description: Text = ""
+    priority: int = 0
+
+    def build(self, name: str) -> EntitySpec:
+        return _CLASSES[self.kind](name, **self.model_dump(exclude={"kind"}))
+
+
+def _mapping_of_values(values: Any) -> Any:
+    """``values: [red, blue]`` is ``values: {red: [], blue: []}``."""
+    return {value: [] for value in values} if isinstance(values, list) else values
+
+
+def _upper(text: Any) -> Any:
+    return text.upper() if isinstance(text, str) else text
+
+
+class PatternDecl(_Declared):
+    kind: Literal["pattern"] = "pattern"
+    pattern: str
+    ignore_case: bool = False
+    normalise: Normalise = "none"
+    redact: bool = False
+
+
+class ValuesDecl(_Declared):
+    kind: Literal["values"] = "values"
+    values: Annotated[dict[Text, Any], BeforeValidator(_mapping_of_values)]  # canonical -> synonyms
+    ignore_case: bool = True
+
+
+class EmailDecl(_Declared):
+    kind: Literal["email"]
+
+
+class PhoneDecl(_Declared):
+    kind: Literal["phone"]
+    region: str | None = None
+
+
+class MoneyDecl(_Declared):
+    kind: Literal["money"]
+    symbols: dict[str, Any] = {}  # symbol -> ISO 4217 code
+
+
+class DateDecl(_Declared):
+    kind: Literal["date"]
+    order: Annotated[DateOrder, BeforeValidator(_upper)] = "MDY"  # mdy is MDY
+    prefer: Prefer = "nearest"
+
+
+def _kind_of(options: Any) -> Any:
+    """``kind:`` may be left out where ``pattern:`` or ``values:`` says it."""
+    if isinstance(options, dict) and options.get("kind") is None:
+        kind = "pattern" if "pattern" in options else "values" if "values" in options else None
+        return {**options, "kind": kind} if kind else options
+    return options
+
+
+EntityDecl = Annotated[
+    PatternDecl | ValuesDecl | EmailDecl | PhoneDecl | MoneyDecl | DateDecl,
+    Field(discriminator="kind"),
+    BeforeValidator(_kind_of),
+]
+
+
+class EntitiesSection(Schema):
+    """The ``entities:`` part of intents.yaml on its own."""
+
+    entities: dict[str, EntityDecl] = {}

@@ -28,13 +28,16 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
 
 import yaml
+from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic_core import PydanticCustomError
 
+from chatbot.schemas import ProblemsError, Schema, validate
 from chatbot.settings import PROJECT_ROOT
 
 DEFAULT_LEXICON = PROJECT_ROOT / "assets" / "frustration.yaml"
-GROUP_KEYS = ("weight", "additional", "negatable", "terms")
 MAX_ADDITIONAL = 2  # further distinct cues of one group that add weight
 TYPOGRAPHY_WEIGHTS = (
     "all caps",
@@ -45,8 +48,6 @@ TYPOGRAPHY_WEIGHTS = (
     "repeated word",
 )
 REPEATED_WORD_MAX_WORDS = 15  # "repeated word" only looks at messages this short
-TYPOGRAPHY_KEYS = (*TYPOGRAPHY_WEIGHTS, "min_letters", "caps_share", "acronyms")
-TOP_KEYS = ("version", "threshold", "bias", "negation", "groups", "typography", "signals")
 # Messages whose repetition says nothing (a second "yes" answers a second question).
 ACKNOWLEDGEMENTS = frozenset({"yes", "no", "ok", "okay", "yep", "nope", "sure", "thanks", "thank you", "hi", "y", "n"})
 REPEAT_WINDOW = 10  # earlier customer messages compared for repetition
@@ -61,8 +62,8 @@ _QUESTIONS = re.compile(r"\?{3,}|\?!|!\?")
 _NOT_WORD = re.compile(r"[\W_]+")
 
 
-class LexiconError(ValueError):
-    """A frustration lexicon that cannot be used; the message names the file and the field."""
+class LexiconError(ProblemsError):
+    """A frustration lexicon that cannot be used; ``problems`` names the file and the key of each."""
 
 
 @dataclass(frozen=True)
@@ -131,12 +132,63 @@ def _terms_pattern(terms: list[str]) -> str:
     return "|".join(plain + raw)
 
 
-def _compiles(term: str) -> bool:
+# -- the lexicon file's schema ----------------------------------------------------------------
+Weight = Annotated[float, Field(ge=-10, le=10)]  # log-odds a cue adds to the score
+Ladder = Annotated[list[Weight], Field(min_length=1)]  # weights for 0, 1, ..., this many or more
+# Any scalar is a word, as str() writes it: an unquoted `no` is YAML's false, so the word "false".
+Word = Annotated[str, BeforeValidator(lambda word: str(word) if isinstance(word, int | float) else word)]
+
+
+def _term(term: str) -> str:
+    if not term.strip():
+        raise PydanticCustomError("blank", "{where} must not be empty")
     try:
-        re.compile(_terms_pattern([term]))
-    except re.error:
-        return False
-    return True
+        re.compile(_terms_pattern([term.strip().lower()]))
+    except re.error as exc:
+        raise PydanticCustomError(
+            "pattern", "{term} is not a valid pattern: {error}", {"term": repr(term), "error": str(exc)}
+        ) from None
+    return term
+
+
+class NegationDecl(Schema):
+    window: Annotated[float, Field(ge=0, le=20)] = 3  # words before a cue, in its clause, that negate it
+    words: list[Word] = []  # besides any word ending in n't
+
+
+class GroupDecl(Schema):
+    weight: Weight
+    additional: Weight = 0.0  # added by each further distinct cue of the group
+    negatable: bool | None = None  # None: true for a positive weight
+    terms: Annotated[list[Annotated[str, AfterValidator(_term)]], Field(min_length=1)]
+
+
+class TypographyDecl(Schema):
+    all_caps: Weight = Field(0.0, alias="all caps")
+    shouted_word: Weight = Field(0.0, alias="shouted word")
+    exclamations: Weight = 0.0
+    many_exclamations: Weight = Field(0.0, alias="many exclamations")
+    question_marks: Weight = Field(0.0, alias="question marks")
+    repeated_word: Weight = Field(0.0, alias="repeated word")
+    min_letters: Annotated[float, Field(ge=1, le=1000)] = 8  # capital letters that make "all caps"
+    caps_share: Annotated[float, Field(ge=0, le=1)] = 0.8  # of the cased letters
+    acronyms: list[Word] = []  # never shouted
+
+
+class SignalsDecl(Schema):
+    fallbacks: Ladder = [0.0]  # by consecutive turns the bot did not understand
+    repeats: Ladder = [0.0]  # by earlier messages equal to this one
+    asked_for_person: Weight = 0.0
+
+
+class LexiconFile(Schema):
+    version: int = 1
+    threshold: Annotated[float, Field(ge=0, le=1)] = 0.5
+    bias: float = -2.0
+    negation: NegationDecl = NegationDecl()
+    groups: Annotated[dict[str, GroupDecl], Field(min_length=1)]
+    typography: TypographyDecl = TypographyDecl()
+    signals: SignalsDecl = SignalsDecl()
 
 
 def _merge(base: dict, extra: dict) -> dict:
@@ -197,9 +249,16 @@ class FrustrationDetector:
         other key it sets; pass ``DEFAULT_LEXICON`` nowhere: it is always the base. To replace
         the default wholly, use ``FrustrationDetector.from_file``.
         """
-        data = cls._read(DEFAULT_LEXICON)
+        data, problems = cls._read(DEFAULT_LEXICON), []
         for path in paths:
-            data = _merge(data, cls._read(Path(path)))
+            extra = cls._read(Path(path))
+            # checked on its own, so that a problem names this file and its own list positions;
+            # what only the merged lexicon must have (a new group's weight, ...) is checked merged
+            _, found = validate(LexiconFile, extra, skip=("missing", "too_short"))
+            problems += [f"{path}: {problem}" for problem in found]
+            data = _merge(data, extra)
+        if problems:
+            raise LexiconError(problems)
         names = ", ".join(str(p) for p in (DEFAULT_LEXICON, *paths))
         return cls(data, threshold=threshold, source=names)
 
@@ -218,78 +277,34 @@ class FrustrationDetector:
         except yaml.YAMLError as exc:
             raise LexiconError(f"{path}: not valid YAML: {exc}") from None
         if not isinstance(data, dict):
-            raise LexiconError(f"{path}: expected a mapping with keys {', '.join(TOP_KEYS)}")
+            raise LexiconError(f"{path}: expected a mapping with keys {', '.join(LexiconFile.model_fields)}")
         return data
 
     # -- parsing the lexicon ----------------------------------------------------------------
-    def _error(self, where: str, problem: str) -> LexiconError:
-        return LexiconError(f"{self.source}: {where}: {problem}")
-
-    def _number(self, value, where: str, low: float = -math.inf, high: float = math.inf) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-            raise self._error(where, f"{value!r} is not a number from {low} to {high}")
-        return float(value)
-
     def _parse(self, data: dict) -> None:
-        unknown = sorted(set(data) - set(TOP_KEYS))
-        if unknown:
-            raise self._error(", ".join(unknown), f"unknown key; allowed: {', '.join(TOP_KEYS)}")
-        self.threshold = self._number(data.get("threshold", 0.5), "threshold", 0.0, 1.0)
-        self.bias = self._number(data.get("bias", -2.0), "bias")
+        lexicon, problems = validate(LexiconFile, data)
+        if lexicon is None:
+            raise LexiconError([f"{self.source}: {problem}" for problem in problems])
+        self.threshold, self.bias = lexicon.threshold, lexicon.bias
+        self.negation_window = int(lexicon.negation.window)
+        self.negators = frozenset(word.lower() for word in lexicon.negation.words)
+        self.groups = [self._group(name, group) for name, group in lexicon.groups.items()]
+        typography = lexicon.typography
+        self.typography = {k: v for k, v in typography.model_dump(by_alias=True).items() if k in TYPOGRAPHY_WEIGHTS}
+        self.min_caps_letters = int(typography.min_letters)
+        self.caps_share = typography.caps_share
+        self.acronyms = frozenset(acronym.upper() for acronym in typography.acronyms)
+        self.fallback_weights = list(lexicon.signals.fallbacks)
+        self.repeat_weights = list(lexicon.signals.repeats)
+        self.person_weight = lexicon.signals.asked_for_person
 
-        negation = data.get("negation") or {}
-        self.negation_window = int(self._number(negation.get("window", 3), "negation.window", 0, 20))
-        self.negators = frozenset(str(w).lower() for w in negation.get("words") or ())
-
-        groups = data.get("groups")
-        if not isinstance(groups, dict) or not groups:
-            raise self._error("groups", "expected a mapping of group name -> {weight, negatable, terms}")
-        self.groups: list[_Group] = []
-        for name, group in groups.items():
-            where = f"groups.{name}"
-            if not isinstance(group, dict):
-                raise self._error(where, f"expected a mapping with keys {', '.join(GROUP_KEYS)}")
-            unknown = sorted(set(group) - set(GROUP_KEYS))
-            if unknown:
-                raise self._error(f"{where}.{unknown[0]}", f"unknown key; allowed: {', '.join(GROUP_KEYS)}")
-            terms = group.get("terms")
-            if not isinstance(terms, list) or not terms or not all(isinstance(t, str) and t.strip() for t in terms):
-                raise self._error(f"{where}.terms", "expected a non-empty list of strings")
-            try:
-                pattern = re.compile(_terms_pattern(sorted({t.strip().lower() for t in terms})))
-            except re.error as exc:
-                bad = [t for t in terms if not _compiles(t.strip().lower())]
-                raise self._error(f"{where}.terms", f"{bad[:1]!r} is not a valid pattern: {exc}") from None
-            weight = self._number(group.get("weight"), f"{where}.weight", -10.0, 10.0)
-            additional = self._number(group.get("additional", 0.0), f"{where}.additional", -10.0, 10.0)
-            negatable = group.get("negatable", weight > 0)
-            if not isinstance(negatable, bool):
-                raise self._error(f"{where}.negatable", f"{negatable!r} is not true or false")
-            self.groups.append(_Group(str(name), weight, additional, negatable, pattern))
-
-        typography = data.get("typography") or {}
-        unknown = sorted(set(typography) - set(TYPOGRAPHY_KEYS))
-        if unknown:
-            raise self._error(f"typography.{unknown[0]}", f"unknown key; allowed: {', '.join(TYPOGRAPHY_KEYS)}")
-        self.typography = {
-            k: self._number(typography.get(k, 0.0), f"typography.{k}", -10, 10) for k in TYPOGRAPHY_WEIGHTS
-        }
-        self.min_caps_letters = int(self._number(typography.get("min_letters", 8), "typography.min_letters", 1, 1000))
-        self.caps_share = self._number(typography.get("caps_share", 0.8), "typography.caps_share", 0.0, 1.0)
-        self.acronyms = frozenset(str(a).upper() for a in typography.get("acronyms") or ())
-
-        signals = data.get("signals") or {}
-        unknown = sorted(set(signals) - {"fallbacks", "repeats", "asked_for_person"})
-        if unknown:
-            raise self._error(f"signals.{unknown[0]}", "unknown key; allowed: asked_for_person, fallbacks, repeats")
-        self.fallback_weights = self._ladder(signals.get("fallbacks", [0.0]), "signals.fallbacks")
-        self.repeat_weights = self._ladder(signals.get("repeats", [0.0]), "signals.repeats")
-        self.person_weight = self._number(signals.get("asked_for_person", 0.0), "signals.asked_for_person", -10, 10)
-
-    def _ladder(self, values, where: str) -> list[float]:
-        if not isinstance(values, list) or not values:
-            raise self._error(where, "expected a list of weights: [for 0, for 1, ..., for this many or more]")
-        return [self._number(v, f"{where}[{i}]", -10, 10) for i, v in enumerate(values)]
+    def _group(self, name: str, group: GroupDecl) -> _Group:
+        try:  # each term compiles (the schema checks); together they could still fail
+            pattern = re.compile(_terms_pattern(sorted({term.strip().lower() for term in group.terms})))
+        except re.error as exc:
+            raise LexiconError(f"{self.source}: groups.{name}.terms: not a valid pattern together: {exc}") from None
+        negatable = group.weight > 0 if group.negatable is None else group.negatable
+        return _Group(name, group.weight, group.additional, negatable, pattern)
 
     # -- scoring ----------------------------------------------------------------------------
     def _negated(self, lowered: str, start: int) -> bool:

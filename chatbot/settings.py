@@ -11,11 +11,10 @@ Each field's help text is its ``description``: the README's configuration table 
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -23,6 +22,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, mo
 from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from chatbot.layout import DataLayout
+from chatbot.schemas import did_you_mean
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENV_PREFIX = "CHATBOT_"
@@ -424,21 +424,16 @@ def _read_toml(path: str | os.PathLike) -> dict[str, Any]:
 def _unknown_variables(env: Mapping[str, str]) -> list[str]:
     allowed = [ENV_PREFIX + name.upper() for name in Settings.model_fields]
     return [
-        f"unknown environment variable {key}; allowed: {', '.join(sorted(allowed))}{_did_you_mean(key.upper(), allowed)}"
+        f"unknown environment variable {key}; allowed: {', '.join(sorted(allowed))}{did_you_mean(key.upper(), allowed)}"
         for key in env
         if key.upper().startswith(ENV_PREFIX) and key.upper() not in (*allowed, _CONFIG_VARIABLE)
     ]
 
 
 def _unknown_setting(key: str) -> str:
-    return f"unknown setting {key!r}; allowed: {', '.join(sorted(Settings.model_fields))}" + _did_you_mean(
+    return f"unknown setting {key!r}; allowed: {', '.join(sorted(Settings.model_fields))}" + did_you_mean(
         key, Settings.model_fields
     )
-
-
-def _did_you_mean(key: str, allowed: Iterable[str]) -> str:
-    close = difflib.get_close_matches(key, list(allowed), n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def _optional(name: str) -> bool:
