@@ -39,15 +39,6 @@ from chatbot.console_page import build_console  # noqa: E402
 from chatbot.ratelimit import RateLimiter  # noqa: E402
 
 log = logging.getLogger("app")
-SORRY = "Sorry, something went wrong on our side. Please try again in a moment."
-BUSY = "We're very busy right now and couldn't take your message. Please try again in a few seconds."
-EXAMPLES = [
-    "Where is my order A-12345?",
-    "How long does delivery take to Germany?",
-    "Is the Fjord linen duvet cover machine washable?",
-    "I want to return a chair",
-    "Can I talk to a person?",
-]
 
 
 class Limits:
@@ -101,7 +92,7 @@ def build_app(bot: Bot, show_trace: bool | None = None, limits: Limits | None = 
             text, suggestions, trace = reply.text, reply.suggestions, reply.trace
         except Exception:  # a polite answer, never a stack trace, for the customer
             log.exception("the bot failed on a message")
-            reply, text, suggestions, trace = None, SORRY, [], {"route": "error"}
+            reply, text, suggestions, trace = None, bot.domain.render("server_error"), [], {"route": "error"}
         shown = html.escape(shown_message)  # the customer's text is shown as text: no markup, no script
         history = [*history, {"role": "user", "content": shown}, {"role": "assistant", "content": text}]
         if reply is not None and reply.turn_id is not None:
@@ -119,7 +110,7 @@ def build_app(bot: Bot, show_trace: bool | None = None, limits: Limits | None = 
         return respond(sample[0], history, turns, session_id, request)
 
     def talk_to_person(history: list, turns: dict, session_id: str | None):
-        return turn(lambda sid: bot.handoff(sid), history, turns, session_id, "Talk to a person")
+        return turn(lambda sid: bot.handoff(sid), history, turns, session_id, bot.person_label)
 
     def feedback(data: gr.LikeData, turns: dict):
         turn_id = turns.get(str(data.index[0] if isinstance(data.index, list | tuple) else data.index))
@@ -158,10 +149,11 @@ def build_app(bot: Bot, show_trace: bool | None = None, limits: Limits | None = 
             )
             send = gr.Button("Send", variant="primary", scale=1, elem_id="send")
         with gr.Row():
-            person = gr.Button("Talk to a person", variant="secondary", size="sm", elem_id="talk-to-person")
+            person = gr.Button(bot.person_label, variant="secondary", size="sm", elem_id="talk-to-person")
         with gr.Accordion("Why this answer", open=False, visible=show_trace, elem_id="trace-panel"):
             trace = gr.JSON(label="trace")
-        gr.Examples(EXAMPLES, inputs=box, label="Try")
+        if bot.domain.examples:
+            gr.Examples(list(bot.domain.examples), inputs=box, label="Try")
         outputs = [box, chat, turns, session, chips, trace]
         state = [chat, turns, session]
         box.submit(respond, [box, *state], outputs, api_visibility="private")
@@ -299,14 +291,17 @@ def build_server(bot: Bot, console: Console | None = None, auth: AdminAuth | Non
             return JSONResponse(
                 status_code=503,
                 headers={"retry-after": "2"},
-                content={"session_id": request.session_id, "reply": BUSY, "route": "busy"},
+                content={"session_id": request.session_id, "reply": bot.domain.render("busy"), "route": "busy"},
             )
         session = bot.session(request.session_id or None)
         try:
             reply = bot.reply(session, request.message)
         except Exception:  # logged in full here, never shown to the customer
             log.exception("the bot failed on an API message")
-            return JSONResponse(status_code=500, content={"session_id": session.id, "reply": SORRY, "route": "error"})
+            return JSONResponse(
+                status_code=500,
+                content={"session_id": session.id, "reply": bot.domain.render("server_error"), "route": "error"},
+            )
         finally:
             in_flight.release()
         return ChatResponse(

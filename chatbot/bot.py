@@ -11,7 +11,7 @@ does not answer either is out of scope: the bot says it can't help with that her
 
 Every turn is also scored for frustration (``chatbot.frustration``: wording, typography,
 misunderstood and repeated turns, asking for a person). A frustrated customer gets the answer
-to what they asked *and* an offer of a person: one sentence and a "Talk to a person" button;
+to what they asked *and* an offer of a person: one sentence and a "Talk to a person" button (template ``talk_to_person``);
 the route stays the answer's (``template``, ``faq``, ...) so route statistics keep meaning
 what was answered, and ``trace["frustration"]`` holds the score, the reasons and whether a
 person was offered. "yes" then hands over. A customer who declines is not asked again for
@@ -51,7 +51,6 @@ from chatbot.turnlog import TurnLog
 from finetune import IntentClassifier, Prediction
 from retrieval import FaqHit, FaqIndex
 
-HANDOFF_SUGGESTION = "Talk to a person"
 FRUSTRATION_COOLDOWN = 3  # customer turns after a declined offer before frustration offers a person again
 
 
@@ -110,6 +109,12 @@ class Bot:
     @property
     def faq(self) -> FaqIndex:
         return self.models.faq
+
+    @property
+    def person_label(self) -> str:
+        """The label of the button that hands the conversation to a person (template
+        ``talk_to_person``); offered as a suggestion, it is understood as that choice."""
+        return self.domain.render("talk_to_person")
 
     @property
     def store(self) -> Store | None:
@@ -273,10 +278,10 @@ class Bot:
             frustrated = False
         if not (frustrated or asks_already):
             return
-        if HANDOFF_SUGGESTION not in reply.suggestions:
+        if self.person_label not in reply.suggestions:
             if not asks_already:
                 reply.text = f"{reply.text} {self.domain.render('frustration_offer')}"
-            reply.suggestions = [*reply.suggestions, HANDOFF_SUGGESTION]
+            reply.suggestions = [*reply.suggestions, self.person_label]
             session.offers = [*session.offers, self._person_offer()]
         session.offered_handoff = True
         if frustrated:
@@ -340,12 +345,12 @@ class Bot:
         session.offered_handoff = True
         session.offers = [self._person_offer()]
         text = self.domain.render("slot_missing", {"slot": pending.slot.name.replace("_", " ")})
-        return Reply(text, "fallback", pending.intent.name, prediction.confidence, [HANDOFF_SUGGESTION])
+        return Reply(text, "fallback", pending.intent.name, prediction.confidence, [self.person_label])
 
     def _person_offer(self) -> Offer:
         """The "Talk to a person" button: it stands for the handoff role's intent (its label is
         read again if the domain declares none)."""
-        return Offer(HANDOFF_SUGGESTION, "intent", self.domain.roles.handoff or "")
+        return Offer(self.person_label, "intent", self.domain.roles.handoff or "")
 
     def _handoff(self, session: Session, intent: Intent | None, prediction: Prediction | None) -> Reply:
         session.handed_off = True
@@ -412,7 +417,7 @@ class Bot:
             session.offered_handoff = True
             session.offers = [self._person_offer()]
             text += " " + self.domain.render("offer_person")
-            return Reply(text, "fallback", None, prediction.confidence, [HANDOFF_SUGGESTION])
+            return Reply(text, "fallback", None, prediction.confidence, [self.person_label])
         return Reply(text, "fallback", None, prediction.confidence)
 
 

@@ -38,6 +38,9 @@ SYSTEM_TEMPLATES = (  # what the router says itself; every customer-facing sente
     "handoff_closed",
     "slot_retry",
     "slot_missing",
+    "talk_to_person",
+    "server_error",
+    "busy",
 )
 
 
@@ -86,6 +89,7 @@ class Domain:
     templates: dict[str, tuple[str, ...]]
     variables: dict[str, str]
     roles: Roles = field(default_factory=Roles)
+    examples: tuple[str, ...] = ()  # questions the chat page offers to try (templates.yaml)
     rng: random.Random = field(default_factory=random.Random, repr=False)
 
     @classmethod
@@ -127,7 +131,7 @@ class Domain:
         said = declared.roles
         roles = Roles(said.affirm, said.deny, said.handoff, frozenset(said.small_talk), frozenset(said.offers_person))
         templates = {name: tuple(variants) for name, variants in texts.templates.items()}
-        return cls(intents, extractor, templates, dict(texts.variables), roles)
+        return cls(intents, extractor, templates, dict(texts.variables), roles, tuple(texts.examples))
 
     def render(self, template: str, slots: dict[str, str] | None = None) -> str:
         """Fills a template; user text only ever enters as a value, never as a format string."""
@@ -237,6 +241,7 @@ Variants = Annotated[list[Annotated[str, AfterValidator(_template)]], Field(min_
 class TemplatesFile(Schema):
     variables: dict[str, Text] = {}  # filled into every template: {shop_name}
     templates: dict[str, Variants] = {}
+    examples: list[Text] = []  # questions the chat page offers to try
 
 
 def _validated(path: Path, schema: type[Schema]) -> tuple[Any, list[str]]:
