@@ -14,6 +14,7 @@ import json
 import sys
 
 from chatbot import Settings, load_bot
+from finetune import Overlap
 
 
 def admin(argv: list[str]) -> int:
@@ -137,10 +138,7 @@ def _follow(job, description: str) -> int:
     job.wait()
     print(f"{job.status}: {job.message}")
     for overlap in (job.result or {}).get("overlaps", []):
-        print(
-            f"warning: new intent {overlap['new_intent']!r}: the serving version read {100 * overlap['share']:.0f}%"
-            f" of its examples as {overlap['old_intent']!r}; make them distinct or merge the intents"
-        )
+        print(f"warning: {Overlap.from_dict(overlap).warning()}")
     summary = {k: v for k, v in (job.result or {}).items() if k != "report"}
     print(json.dumps({"job": job.id, "status": job.status, "message": job.message, **summary}, default=str))
     return 0 if job.status == "done" else 1

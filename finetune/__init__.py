@@ -12,7 +12,7 @@ from finetune.dialogs import (
     split_turns,
     write_conversations_jsonl,
 )
-from finetune.evaluate import Report, evaluate, intent_overlaps
+from finetune.evaluate import Overlap, Report, evaluate, intent_overlaps
 from finetune.model import IntentClassifier, ModelMismatchError, Prediction, example_hash, load_example_record
 from finetune.registry import Registry
 from finetune.train import TrainingArgs, stratified_split, train
@@ -27,6 +27,7 @@ __all__ = [
     "Example",
     "IntentClassifier",
     "ModelMismatchError",
+    "Overlap",
     "Prediction",
     "Registry",
     "Report",

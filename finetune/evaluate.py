@@ -124,9 +124,34 @@ def evaluate(classifier: IntentClassifier, examples: list[Example], threshold: f
     return Report(metrics)
 
 
+@dataclass(frozen=True)
+class Overlap:
+    """A new intent the serving model already reads as one of its own (``intent_overlaps``)."""
+
+    new_intent: str
+    old_intent: str
+    share: float  # of the new intent's examples that the serving model confidently reads as old_intent
+    count: int
+    examples: int
+    sample: tuple[str, ...]  # up to 3 of those examples (customers' words: not for logs)
+
+    def warning(self) -> str:
+        """The operator's warning, intent names only (the examples may be customers' words)."""
+        return (
+            f"new intent {self.new_intent!r}: the serving version read {100 * self.share:.0f}% of its examples"
+            f" as {self.old_intent!r}; questions that went to {self.old_intent!r} may now go to"
+            f" {self.new_intent!r}: make the examples distinct or merge the intents"
+        )
+
+    @classmethod
+    def from_dict(cls, saved: dict) -> Overlap:
+        """Read back from ``report.json`` or a job's result (``dataclasses.asdict``)."""
+        return cls(**{**saved, "sample": tuple(saved.get("sample", ()))})
+
+
 def intent_overlaps(
     serving: IntentClassifier, examples: list[Example], min_share: float = 0.25, min_count: int = 3
-) -> list[dict]:
+) -> list[Overlap]:
     """New intents that the serving model already reads as one of its own.
 
     For each intent of ``examples`` that ``serving`` does not know: the known intent that
@@ -147,13 +172,13 @@ def intent_overlaps(
         old_intent, count = Counter(claimed for _, claimed in claims).most_common(1)[0]
         if count / len(texts) >= min_share and count >= min_count:
             overlaps.append(
-                {
-                    "new_intent": intent,
-                    "old_intent": old_intent,
-                    "share": round(count / len(texts), 3),
-                    "count": count,
-                    "examples": len(texts),
-                    "sample": [text for text, claimed in claims if claimed == old_intent][:3],
-                }
+                Overlap(
+                    new_intent=intent,
+                    old_intent=old_intent,
+                    share=round(count / len(texts), 3),
+                    count=count,
+                    examples=len(texts),
+                    sample=tuple(text for text, claimed in claims if claimed == old_intent)[:3],
+                )
             )
-    return sorted(overlaps, key=lambda o: -o["share"])
+    return sorted(overlaps, key=lambda o: -o.share)

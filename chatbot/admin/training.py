@@ -113,12 +113,7 @@ class ModelAdmin:
         job.message = "Checking new intents against the serving model"
         overlaps = intent_overlaps(self.bot.classifier, train_set)
         for overlap in overlaps:
-            log.warning(
-                "new intent %r: the serving model reads %.0f%% of its examples as %r",
-                overlap["new_intent"],
-                100 * overlap["share"],
-                overlap["old_intent"],
-            )
+            log.warning(overlap.warning())
         name = self.registry.new_version_name()
         args = args or TrainingArgs(base_model=self.settings.model, device=self.settings.device)
         serving_path = self.registry.current()
@@ -140,7 +135,7 @@ class ModelAdmin:
         saved = self.compare(classifier, self.bot.classifier, test_set)
         saved["evaluation"] = {**evaluation, **saved["evaluation"]}
         saved["training"] = {**training, "seconds": classifier.version["metrics"]["train_seconds"]}
-        saved["overlaps"] = overlaps
+        saved["overlaps"] = [asdict(overlap) for overlap in overlaps]
         gate: Gate = saved["gate"]
         with atomic_directory(self.registry.root / name) as tmp:
             classifier.save(tmp)
@@ -161,7 +156,7 @@ class ModelAdmin:
             "report": saved["report"],
             "old_intents": saved["old_intents"],
             "new_intents": saved["new_intents"],
-            "overlaps": overlaps,
+            "overlaps": saved["overlaps"],
             "warm_start_from": training["warm_start_from"],
         }
         return outcome, result

@@ -6,6 +6,8 @@ from __future__ import annotations
 import gradio as gr
 import pandas as pd
 
+from finetune import Overlap
+
 
 def per_intent_f1_frame(report: dict) -> pd.DataFrame:
     rows = [{"intent": k, "F1": v["f1"], "support": v["support"]} for k, v in report.get("per_intent", {}).items()]
@@ -71,11 +73,11 @@ def continual_summary(saved: dict) -> str:
     evaluation = saved.get("evaluation") or {}
     if evaluation.get("fair") is False:
         text += f" *Not a fair comparison: {evaluation.get('note', '')}.*"
-    for overlap in saved.get("overlaps") or []:  # intent names only: examples may be customers' words
+    for overlap in map(Overlap.from_dict, saved.get("overlaps") or []):  # never its sample: customers' words
         text += (
-            f"\n\n⚠ New intent **{overlap['new_intent']}**: the serving version read"
-            f" {100 * overlap['share']:.0f}% of its examples as **{overlap['old_intent']}**. Questions that went to"
-            f" {overlap['old_intent']} may now go to {overlap['new_intent']}: if they should not, make the examples"
+            f"\n\n⚠ New intent **{overlap.new_intent}**: the serving version read"
+            f" {100 * overlap.share:.0f}% of its examples as **{overlap.old_intent}**. Questions that went to"
+            f" {overlap.old_intent} may now go to {overlap.new_intent}: if they should not, make the examples"
             " distinct or merge the intents."
         )
     lost = old.get("lost_to_new_intents") or []

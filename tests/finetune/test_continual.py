@@ -133,7 +133,7 @@ def test_new_intents_that_the_serving_model_already_answers_are_flagged(default_
 
     [overlap] = intent_overlaps(default_bot.classifier, examples)
 
-    assert overlap["new_intent"] == "parcel_whereabouts" and overlap["examples"] == 5
-    assert overlap["old_intent"] in {"track_package", "order_status"} and overlap["share"] >= 0.8
-    assert set(overlap["sample"]) <= set(parcel) and overlap["count"] >= 4
+    assert overlap.new_intent == "parcel_whereabouts" and overlap.examples == 5
+    assert overlap.old_intent in {"track_package", "order_status"} and overlap.share >= 0.8
+    assert set(overlap.sample) <= set(parcel) and overlap.count >= 4
     assert intent_overlaps(default_bot.classifier, examples, min_share=1.01) == []
