@@ -1,22 +1,23 @@
 """Intent examples from YAML, CSV/TSV and JSONL files, validated row by row.
 
 Like FAQ files, a file with any bad row is refused whole (:class:`DataError` lists every
-problem) so that a broken upload never becomes training data.
+problem) so that a broken upload never becomes training data. The file checks (type, size,
+binary content, encoding) and the CSV and JSONL parsing are the ones every upload gets
+(:mod:`retrieval.uploads`); CSV rows are numbered as a spreadsheet shows them (header = row 1).
+Column names are matched exactly (``--text-col``/``--label-col`` name them); other columns
+are ignored.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-from retrieval import RowError, RowErrors
+from retrieval.uploads import RowError, RowErrors, csv_rows, jsonl_records, read_text
 
 OUT_OF_SCOPE = "oos"
 LABEL_FALLBACKS = ("intent", "label", "category")
@@ -57,7 +58,10 @@ def load_examples(path: str | os.PathLike, text_col: str = "text", label_col: st
     path = Path(path)
     name = path.name
     suffix = path.suffix.lower()
-    text = DataError.read_text(path, SUFFIXES)
+    try:
+        text = read_text(path, SUFFIXES)
+    except RowErrors as exc:  # the shared reader raises the base type
+        raise DataError(exc.errors) from None
     if suffix in (".yaml", ".yml"):
         records = _yaml_records(text, name)
     elif suffix == ".jsonl":
@@ -89,44 +93,40 @@ def _yaml_records(text: str, name: str) -> list[tuple[int, str, object, object]]
     return records
 
 
-def _resolve_label_col(header: list[str], label_col: str, name: str) -> str:
+def _resolve_columns(header: list[str], row: int, text_col: str, label_col: str, name: str) -> str:
+    """Checks that the header names ``text_col``; returns the label column (``label_col``, or
+    for the default ``intent`` the one of :data:`LABEL_FALLBACKS` the header has)."""
+    found = f"no such column; the file has: {', '.join(header) or 'none'}"
+    if text_col not in header:
+        raise DataError([RowError(name, row, text_col, found)])
     if label_col in header:
         return label_col
     if label_col == "intent":
-        found = [c for c in LABEL_FALLBACKS if c in header]
-        if len(found) == 1:
-            return found[0]
-    raise DataError([RowError(name, 1, label_col, f"no such column; the file has: {', '.join(header) or 'none'}")])
+        fallbacks = [c for c in LABEL_FALLBACKS if c in header]
+        if len(fallbacks) == 1:
+            return fallbacks[0]
+    raise DataError([RowError(name, row, label_col, found)])
 
 
 def _csv_records(text: str, name: str, delimiter: str, text_col: str, label_col: str):
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    try:
-        rows = list(reader)
-    except csv.Error as exc:
-        raise DataError([RowError(name, reader.line_num, "", f"broken CSV: {exc}")]) from None
-    header = [h.strip() for h in reader.fieldnames or []]
-    if text_col not in header:
-        raise DataError([RowError(name, 1, text_col, f"no such column; the file has: {', '.join(header) or 'none'}")])
-    label_col = _resolve_label_col(header, label_col, name)
+    rows, errors = csv_rows(text, name, delimiter)
+    if errors:
+        raise DataError(errors)
+    rows = [(number, cells) for number, cells in rows if cells]  # blank lines
+    header_row, cells = rows[0] if rows else (1, [])
+    header = [h.strip() for h in cells]
+    label_col = _resolve_columns(header, header_row, text_col, label_col, name)
     records = []
-    for number, row in enumerate(rows, start=2):
-        row = {(k or "").strip(): v for k, v in row.items()}
+    for number, cells in rows[1:]:
+        row = dict(zip(header, cells))
         records.append((number, text_col, row.get(text_col), row.get(label_col)))
     return records
 
 
 def _jsonl_records(text: str, name: str, text_col: str, label_col: str):
+    lines, errors = jsonl_records(text, name, unit="row")
     records = []
-    errors = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            errors.append(RowError(name, number, "", f"invalid JSON: {exc.msg}"))
-            continue
+    for number, item in lines:
         if not isinstance(item, dict):
             errors.append(RowError(name, number, "", "expected a JSON object per line"))
             continue
@@ -137,7 +137,7 @@ def _jsonl_records(text: str, name: str, text_col: str, label_col: str):
         )
         records.append((number, text_col, item.get(text_col), item.get(column)))
     if errors:
-        raise DataError(errors)
+        raise DataError(sorted(errors, key=lambda e: e.row))
     return records
 
 

@@ -18,7 +18,9 @@ Formats, by suffix:
 
 As with every upload, a file with any bad row is refused whole (:class:`DialogError` lists
 every problem with file, line or row, and field); :func:`preview_dialogs` shows the
-first turns and every problem without raising.
+first turns and every problem without raising. The file checks (type, size, binary
+content, encoding), the CSV header check and the CSV and JSONL parsing are the ones every
+upload gets (:mod:`retrieval.uploads`).
 
 ``intent`` means a confirmed label: :func:`split_turns` turns labelled user turns into
 training examples (identical texts once). An exporter must not write the bot's own
@@ -40,7 +42,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from finetune.data import MAX_TEXT_CHARS, DataError, Example
-from retrieval import DEFAULT_MAX_BYTES, RowError
+from retrieval.uploads import (
+    DEFAULT_MAX_BYTES,
+    Columns,
+    RowError,
+    RowErrors,
+    csv_rows,
+    jsonl_records,
+    read_text,
+    table_records,
+)
 
 ROLES = ("user", "agent")
 ROLE_ALIASES = {"customer": "user", "bot": "agent", "assistant": "agent"}
@@ -49,6 +60,13 @@ SUFFIXES = (".jsonl", ".csv", ".tsv")
 CSV_REQUIRED = ("conversation_id", "role", "text")
 CSV_OPTIONAL = ("intent", "route", "ts")
 TURN_KEYS = ("role", "text", "intent", "route", "ts")
+TABLE_COLUMNS = Columns(
+    (*CSV_REQUIRED, *CSV_OPTIONAL),
+    CSV_REQUIRED,
+    dict.fromkeys(ID_ALIASES, "conversation_id"),
+    others_ignored=True,
+    rows_are="turns",
+)
 MAX_TURN_CHARS = 10_000
 
 
@@ -210,13 +228,16 @@ def write_conversations_jsonl(conversations: Iterable[Conversation], path: str |
 def _read(path: Path, max_bytes: int) -> tuple[list[Conversation], list[dict], list[RowError]]:
     """Returns (valid conversations, display rows, every problem); raises when nothing can be read."""
     name = path.name
-    text = DialogError.read_text(path, SUFFIXES, max_bytes)
     rows: list[dict] = []
     errors: list[RowError] = []
-    if path.suffix.lower() == ".jsonl":
-        conversations = _jsonl(text, name, errors, rows)
-    else:
-        conversations = _csv(text, name, "\t" if path.suffix.lower() == ".tsv" else None, errors, rows)
+    try:
+        text = read_text(path, SUFFIXES, max_bytes)
+        if path.suffix.lower() == ".jsonl":
+            conversations = _jsonl(text, name, errors, rows)
+        else:
+            conversations = _csv(text, name, "\t" if path.suffix.lower() == ".tsv" else None, errors, rows)
+    except RowErrors as exc:  # the shared readers raise the base type
+        raise DialogError(exc.errors) from None
     if not conversations and not errors:
         errors.append(RowError(name, 0, "", "no conversations found"))
     errors.sort(key=lambda e: e.row)
@@ -224,23 +245,11 @@ def _read(path: Path, max_bytes: int) -> tuple[list[Conversation], list[dict], l
 
 
 def _jsonl(text: str, name: str, errors: list[RowError], rows: list[dict]) -> list[Conversation]:
-    conversations = []
+    records, json_errors = jsonl_records(text, name)
+    errors.extend(json_errors)
     seen: dict[str, int] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            errors.append(RowError(name, number, "", f"invalid JSON: {exc.msg} (column {exc.colno})", "line"))
-            continue
-        except RecursionError:
-            errors.append(RowError(name, number, "", "invalid JSON: nested too deeply", "line"))
-            continue
-        conversation = _check_conversation(record, name, number, errors, rows, seen)
-        if conversation:
-            conversations.append(conversation)
-    return conversations
+    conversations = [_check_conversation(record, name, number, errors, rows, seen) for number, record in records]
+    return [conversation for conversation in conversations if conversation]
 
 
 def _check_conversation(
@@ -290,25 +299,12 @@ def _check_conversation(
 
 
 def _csv(text: str, name: str, delimiter: str | None, errors: list[RowError], rows: list[dict]) -> list[Conversation]:
-    table, csv_errors = DialogError.read_csv(text, name, delimiter)
+    table, csv_errors = csv_rows(text, name, delimiter)
     errors.extend(csv_errors)
-    table = [(number, cells) for number, cells in table if any(c.strip() for c in cells)]
-    if not table:
-        raise DialogError(csv_errors or [RowError(name, 0, "", "the file has no header row and no turns")])
-    header_row, header = table[0][0], [c.strip().lower() for c in table[0][1]]
-    header = ["conversation_id" if h in ID_ALIASES else h for h in header]
-    _check_header(header, [c.strip() for c in table[0][1]], header_row, name)
     turns: dict[str, list[DialogTurn]] = {}
     bad: set[str] = set()
-    for number, cells in table[1:]:
-        if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
-            message = (
-                f"{len(cells)} fields, the header has {len(header)}; put a value containing the delimiter in quotes"
-            )
-            errors.append(RowError(name, number, "", message))
-            continue
-        raw = {h: c for h, c in zip(header, cells) if h in (*CSV_REQUIRED, *CSV_OPTIONAL)}
-        raw = {k: (v if v.strip() else None) for k, v in raw.items()}
+    for number, record in table_records(table, name, TABLE_COLUMNS, errors):
+        raw = {k: (v if v.strip() else None) for k, v in record.items()}
         conversation_id = _identifier(raw.get("conversation_id"))
         turn = _check_turn(raw, name, number, "", "row", errors)
         if conversation_id is None:
@@ -324,30 +320,6 @@ def _csv(text: str, name: str, delimiter: str | None, errors: list[RowError], ro
         if turn:
             turns[conversation_id].append(turn)
     return [Conversation(cid, tuple(t)) for cid, t in turns.items() if cid not in bad and t]
-
-
-def _check_header(header: list[str], original: list[str], row: int, name: str) -> None:
-    problems = []
-    known = (*CSV_REQUIRED, *CSV_OPTIONAL)
-    for i, column in enumerate(header):
-        if column and column in header[:i]:
-            problems.append(RowError(name, row, original[i], "duplicate column; each column may appear once"))
-    missing = [c for c in known if c not in header]
-    for i, column in enumerate(header):
-        close = difflib.get_close_matches(column, missing, n=1, cutoff=0.8) if column not in known else []
-        if close:
-            message = f"unknown column; did you mean '{close[0]}'? known columns: {', '.join(known)}"
-            problems.append(RowError(name, row, original[i], message))
-    found = ", ".join(c for c in original if c) or "none"
-    for column in CSV_REQUIRED:
-        if column not in header:
-            message = (
-                f"required column is missing; the file has columns: {found}; expected: {', '.join(CSV_REQUIRED)} "
-                f"(optional: {', '.join(CSV_OPTIONAL)}); the first row must name the columns"
-            )
-            problems.append(RowError(name, row, column, message))
-    if problems:
-        raise DialogError(problems)
 
 
 def _check_turn(raw: dict, name: str, number: int, prefix: str, unit: str, errors: list[RowError]) -> DialogTurn | None:

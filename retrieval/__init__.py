@@ -1,19 +1,14 @@
-"""Semantic + lexical FAQ retrieval: an encoder, FAQ files, and a hybrid FAISS/BM25 index."""
+"""Semantic + lexical FAQ retrieval: an encoder, FAQ files, and a hybrid FAISS/BM25 index.
+
+The upload checks and readers (``retrieval.uploads``) are shared with the training-data and
+dialog-log importers of ``finetune``; nothing here imports ``finetune`` or ``chatbot``.
+"""
 
 from retrieval.calibration import FaqThresholds, calibrate_faq
 from retrieval.encoder import Encoder, default_model_path, pick_device, prune_exports
-from retrieval.faq import (
-    DEFAULT_MAX_BYTES,
-    FaqEntry,
-    FaqError,
-    FaqPreview,
-    RowError,
-    RowErrors,
-    faq_hash,
-    load_faq,
-    preview_faq,
-)
+from retrieval.faq import FaqEntry, FaqError, FaqPreview, faq_hash, load_faq, preview_faq
 from retrieval.index import FaqHit, FaqIndex, IndexMismatchError
+from retrieval.uploads import DEFAULT_MAX_BYTES, RowError, RowErrors
 
 __all__ = [
     "DEFAULT_MAX_BYTES",

@@ -30,57 +30,47 @@ Formats, chosen by the file suffix and checked against the content:
   question is ignored. Setext (underlined) headings are not recognised. Row numbers are
   the line numbers of the question headings.
 
-Every upload is checked before it is parsed: the suffix, a size limit (``max_bytes``,
-from the file size before it is read), the content (a PNG, PDF, ZIP, old Office file or
-other binary data under a text suffix is named as such), and the encoding: UTF-8 with or
-without BOM, or UTF-16 with BOM; anything else is refused with the first bad byte's
-offset and line. None of this repairs a file; it says what to fix.
+Before it is parsed, a file gets the checks every upload gets (:mod:`retrieval.uploads`):
+the suffix, a size limit (``max_bytes``), binary content under a text suffix (named: a PNG,
+a PDF, a ZIP...), and the encoding (UTF-8 with or without BOM, or UTF-16 with BOM). None of
+this repairs a file; it says what to fix.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import difflib
 import hashlib
 import io
 import json
 import os
 import re
 import zipfile
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from retrieval.uploads import (
+    DEFAULT_MAX_BYTES,
+    Columns,
+    RowError,
+    RowErrors,
+    binary_kind,
+    csv_rows,
+    format_size,
+    jsonl_records,
+    read_bytes,
+    read_text,
+    table_records,
+)
 
 FIELDS = ("id", "question", "answer", "category", "alternatives")
 REQUIRED = ("question", "answer")
 ALIASES = {"alternative_questions": "alternatives", "paraphrases": "alternatives", "faq_id": "id"}
 ALTERNATIVES_SEPARATOR = "|"
 MAX_FIELD_CHARS = 10_000
-TEXT_SUFFIXES = (".csv", ".tsv", ".json", ".jsonl", ".md", ".markdown")
 SUFFIXES = (".csv", ".tsv", ".json", ".jsonl", ".xlsx", ".md", ".markdown")
-DEFAULT_MAX_BYTES = 20 * 1024 * 1024  # 20 MiB, the admin console's default upload limit
 MAX_XLSX_ROWS = 100_000
 PREVIEW_COLUMNS = ("row", "id", "question", "answer", "category", "alternatives", "ok")
-
-# Leading bytes of files people upload by mistake, and what to call them.
-_SIGNATURES = (
-    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
-    (b"\xff\xd8\xff", "a JPEG image"),
-    (b"GIF87a", "a GIF image"),
-    (b"GIF89a", "a GIF image"),
-    (b"%PDF-", "a PDF document"),
-    (b"PK\x03\x04", "a ZIP archive (an XLSX workbook, a DOCX document or a ZIP file)"),
-    (b"PK\x05\x06", "an empty ZIP archive"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Office file (an XLS workbook, a DOC document or an encrypted file)"),
-    (b"{\\rtf", "an RTF document"),
-    (b"\x1f\x8b", "a gzip archive"),
-    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
-    (b"Rar!\x1a\x07", "a RAR archive"),
-    (b"SQLite format 3\x00", "an SQLite database"),
-    (b"\x7fELF", "a program (ELF)"),
-)
-_ENCODINGS_ALLOWED = "allowed: UTF-8 with or without BOM, or UTF-16 with BOM"
+TABLE_COLUMNS = Columns(FIELDS, REQUIRED, ALIASES, rows_are="entries")  # CSV, TSV and XLSX headers
 
 
 @dataclass(frozen=True)
@@ -106,168 +96,6 @@ class FaqEntry:
             "category": self.category,
             "alternatives": list(self.alternatives),
         }
-
-
-@dataclass(frozen=True)
-class RowError:
-    """One problem: ``row`` 0 means the whole file; ``unit`` says what ``row`` counts (row or line)."""
-
-    file: str
-    row: int
-    column: str
-    message: str
-    unit: str = "row"
-
-    def __str__(self) -> str:
-        where = f"{self.file}, {self.unit} {self.row}" if self.row else self.file
-        return f"{where}, column '{self.column}': {self.message}" if self.column else f"{where}: {self.message}"
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-class RowErrors(ValueError):
-    """A file that cannot be used; ``errors`` lists every problem found (the first 20 in the message)."""
-
-    subject = "the file"
-
-    def __init__(self, errors: list[RowError]):
-        self.errors = errors
-        shown = "\n".join(f"  - {e}" for e in errors[:20])
-        more = f"\n  ... and {len(errors) - 20} more" if len(errors) > 20 else ""
-        super().__init__(f"{len(errors)} problem(s) in {self.subject}:\n{shown}{more}")
-
-    @classmethod
-    def fail(cls, name: str, message: str, row: int = 0, column: str = "", unit: str = "row") -> RowErrors:
-        """One problem as an exception, for ``raise cls.fail(...)``."""
-        return cls([RowError(name, row, column, message, unit)])
-
-    @classmethod
-    def read_bytes(
-        cls,
-        path: str | os.PathLike,
-        suffixes: tuple[str, ...],
-        max_bytes: int = DEFAULT_MAX_BYTES,
-        text: bool = True,
-    ) -> bytes:
-        """An uploaded file's bytes, refusing other suffixes, missing, empty and oversized files.
-
-        Args:
-            path: the file.
-            suffixes: the allowed suffixes (lower case, with the dot).
-            max_bytes: the size limit, checked from the file size before anything is read.
-            text: when true, content that is recognisably binary (an image, an archive, NUL
-                bytes) is refused; pass false for binary formats such as XLSX.
-        """
-        path = Path(path)
-        name = path.name
-        if path.suffix.lower() not in suffixes:
-            found = f"'{path.suffix}'" if path.suffix else "none"
-            raise cls.fail(name, f"unsupported file type {found}; allowed: {', '.join(suffixes)}")
-        try:
-            if not path.is_file():
-                raise cls.fail(name, "no such file" if not path.exists() else "not a file")
-            size = path.stat().st_size
-            if size > max_bytes:
-                raise cls.fail(name, f"the file is {_size(size)}; at most {_size(max_bytes)} is allowed")
-            with open(path, "rb") as f:
-                data = f.read(max_bytes + 1)
-        except OSError as exc:
-            raise cls.fail(name, f"cannot read the file: {exc.strerror or exc}") from None
-        if len(data) > max_bytes:
-            raise cls.fail(name, f"the file is larger than {_size(max_bytes)}, the most allowed")
-        bom = next((b for b in (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff") if data.startswith(b)), b"")
-        if not data[len(bom) :].strip(b" \t\r\n\x00"):
-            raise cls.fail(name, "the file is empty")
-        if text:
-            what = _binary_kind(data)
-            if what:
-                kind = path.suffix.lower().lstrip(".").upper()
-                hint = (
-                    "; if it is an Excel workbook, name it .xlsx"
-                    if what.startswith("a ZIP") and ".xlsx" in suffixes
-                    else "; save it as a text file"
-                )
-                raise cls.fail(name, f"the content is {what}, not {kind} text{hint} (allowed: {', '.join(suffixes)})")
-        return data
-
-    @classmethod
-    def decode(cls, data: bytes, name: str) -> str:
-        """Text from UTF-8 (BOM optional) or UTF-16 (with BOM) bytes; anything else is refused
-        with the offset and line of the first bad byte and a hint to save as UTF-8."""
-        if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
-            raise cls.fail(name, f"UTF-32 text is not supported; save the file as UTF-8 ({_ENCODINGS_ALLOWED})")
-        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-            try:
-                text = data.decode("utf-16")
-            except UnicodeDecodeError as exc:
-                message = f"not valid UTF-16 text (byte {exc.start}); save the file as UTF-8 ({_ENCODINGS_ALLOWED})"
-                raise cls.fail(name, message) from None
-            if "\x00" in text:
-                raise cls.fail(name, "the content is binary data (NUL characters), not text")
-            return text
-        body, skipped = (data[3:], 3) if data.startswith(b"\xef\xbb\xbf") else (data, 0)
-        nul = body.find(b"\x00")
-        if nul != -1:
-            if _looks_like_utf16(body):
-                raise cls.fail(
-                    name, f"UTF-16 text without a byte-order mark; save the file as UTF-8 ({_ENCODINGS_ALLOWED})"
-                )
-            raise cls.fail(name, f"the content is binary data (a NUL byte at offset {nul + skipped}), not text")
-        try:
-            return body.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            offset = exc.start + skipped
-            line = data.count(b"\n", 0, offset) + 1
-            bad = data[offset : offset + max(1, exc.end - exc.start)]
-            try:
-                guess = f"; it looks like Windows-1252/Latin-1 text ('{bad.decode('cp1252')}')"
-            except UnicodeDecodeError:
-                guess = ""
-            bad_lines = sum(1 for chunk in data.split(b"\n") if not _is_utf8(chunk))
-            others = f"; {bad_lines} lines in all have such bytes" if bad_lines > 1 else ""
-            message = (
-                f"not UTF-8 text: byte {offset} (0x{bad.hex().upper()}) is not valid UTF-8{guess}{others}. "
-                f"Save the file as UTF-8 (in Excel: 'CSV UTF-8'); {_ENCODINGS_ALLOWED}"
-            )
-            raise cls.fail(name, message, row=line, unit="line") from None
-
-    @classmethod
-    def read_csv(
-        cls, text: str, name: str, delimiter: str | None = None
-    ) -> tuple[list[tuple[int, list[str]]], list[RowError]]:
-        """Parses CSV text into (row as a spreadsheet counts it, cells) pairs and the quoting errors.
-
-        ``delimiter`` None means ',' unless the first line has no comma but has ';' or a tab.
-        A broken record (an unterminated quote, text after a closing quote) ends the rows:
-        the error says on which line the bad record starts, and the rows before it are kept.
-        """
-        if delimiter is None:
-            header = text.lstrip("\r\n").split("\n", 1)[0]
-            delimiter = "," if "," in header else ";" if ";" in header else "\t" if "\t" in header else ","
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-        rows: list[tuple[int, list[str]]] = []
-        while True:
-            first_line = reader.line_num + 1
-            try:
-                cells = next(reader)
-            except StopIteration:
-                return rows, []
-            except csv.Error as exc:
-                return rows, [_csv_error(name, str(exc), len(rows) + 1, first_line, reader.line_num)]
-            rows.append((len(rows) + 1, cells))
-
-    @classmethod
-    def read_text(cls, path: str | os.PathLike, suffixes: tuple[str, ...], max_bytes: int = DEFAULT_MAX_BYTES) -> str:
-        """An uploaded file's text: refuses other file types, oversized, binary, non-UTF-8 and empty files."""
-        path = Path(path)
-        text = cls.decode(cls.read_bytes(path, suffixes, max_bytes), path.name)
-        if not text.strip():
-            raise cls.fail(path.name, "the file is empty")
-        start = text.lstrip()[:100].lower()
-        if start.startswith(("<!doctype html", "<html")):
-            raise cls.fail(path.name, f"the content is an HTML page, not {path.suffix.lstrip('.').upper()} text")
-        return text
 
 
 class FaqError(RowErrors):
@@ -355,105 +183,26 @@ def _read(path: Path, max_bytes: int) -> tuple[list[tuple[int, dict]], list[RowE
     raises :class:`FaqError` when nothing can be read."""
     name = path.name
     suffix = path.suffix.lower()
-    if suffix == ".xlsx":
-        data = FaqError.read_bytes(path, SUFFIXES, max_bytes, text=False)
-        records, errors = _xlsx_records(data, name, max_bytes)
-        return records, errors, "row", name
-    text = FaqError.read_text(path, SUFFIXES, max_bytes)
-    if suffix in (".csv", ".tsv"):
-        rows, errors = FaqError.read_csv(text, name, "\t" if suffix == ".tsv" else None)
-        return _table_records(rows, name, errors), errors, "row", name
-    if suffix == ".jsonl":
-        records, errors = _jsonl_records(text, name)
-        return records, errors, "row", name
-    if suffix == ".json":
-        return _json_records(text, name), [], "row", name
-    return _markdown_records(text, name), [], "line", name
-
-
-def _csv_error(name: str, problem: str, row: int, first_line: int, line: int) -> RowError:
-    quoting = 'allowed: a field in double quotes, with a quote inside it written as ""'
-    if "end of data" in problem or "EOF" in problem:
-        message = (
-            f"broken CSV: unterminated quote: a quoted field in the row starting on line {first_line} "
-            f"has no closing quote, so the rest of the file was read into it; {quoting}"
-        )
-    elif "expected after" in problem:
-        message = f"broken CSV: text after a closing quote on line {line}; {quoting}"
-    elif "field limit" in problem:
-        message = (
-            f"broken CSV: a field starting on line {first_line} is longer than {csv.field_size_limit()} "
-            f"characters, usually an unterminated quote; {quoting}"
-        )
-    else:
-        message = f"broken CSV on line {line}: {problem}"
-    return RowError(name, row, "", message)
-
-
-def _table_records(rows: Iterable[tuple[int, list[str]]], name: str, errors: list[RowError]) -> list[tuple[int, dict]]:
-    """Records from a header row and data rows (CSV or a sheet); raises when the header is unusable."""
-    rows = iter(rows)
-    header: list[str] = []
-    header_row = 0
-    for number, cells in rows:
-        if any(c.strip() for c in cells):
-            header, header_row = [c.strip() for c in cells], number
-            break
-    if not header:
-        raise FaqError(errors or [RowError(name, 0, "", "the file has no header row and no entries")])
-    columns = _check_header(header, header_row, name)
-    records = []
-    for number, cells in rows:
-        if not any(c.strip() for c in cells):
-            continue
-        used = max((i + 1 for i, c in enumerate(cells) if c.strip()), default=0)
-        if used > len(header):
-            message = (
-                f"{len(cells)} fields, the header has {len(header)}; "
-                "allowed: one value per column (put a value containing the delimiter in double quotes)"
-            )
-            errors.append(RowError(name, number, "", message))
-            continue
-        unnamed = [i for i, c in enumerate(cells[: len(columns)]) if c.strip() and not columns[i]]
-        if unnamed:
-            message = f"a value in column {_column_letter(unnamed[0])}, which has no name in the header row"
-            errors.append(RowError(name, number, "", message))
-            continue
-        records.append((number, {c: v for c, v in zip(columns, cells) if c}))
-    return records
-
-
-def _check_header(header: list[str], row: int, name: str) -> list[str]:
-    """Canonical field per header cell ('' for an unnamed one); raises with every header problem."""
-    columns = [ALIASES.get(h.lower(), h.lower()) for h in header]
-    problems = []
-    seen: dict[str, int] = {}
-    for i, column in enumerate(columns):
-        if not column:
-            continue
-        if column not in FIELDS:
-            close = difflib.get_close_matches(column, [*FIELDS, *ALIASES], n=1, cutoff=0.75)
-            hint = f"did you mean '{close[0]}'? " if close else ""
-            problems.append(RowError(name, row, header[i], f"unknown column; {hint}allowed: {', '.join(FIELDS)}"))
-        elif column in seen:
-            message = f"duplicate column (also column {_column_letter(seen[column])}); each column may appear once"
-            problems.append(RowError(name, row, header[i], message))
-        seen.setdefault(column, i)
-    found = ", ".join(h for h in header if h) or "none"
-    for column in REQUIRED:
-        if column not in columns:
-            message = (
-                f"required column is missing; the file has columns: {found}; expected: {', '.join(REQUIRED)} "
-                f"(optional: {', '.join(f for f in FIELDS if f not in REQUIRED)}); the first row must name the columns"
-            )
-            problems.append(RowError(name, row, column, message))
-    if problems:
-        raise FaqError(problems)
-    return columns
+    try:
+        if suffix == ".xlsx":
+            records, errors = _xlsx_records(read_bytes(path, SUFFIXES, max_bytes, text=False), name, max_bytes)
+            return records, errors, "row", name
+        text = read_text(path, SUFFIXES, max_bytes)
+        if suffix in (".csv", ".tsv"):
+            rows, errors = csv_rows(text, name, "\t" if suffix == ".tsv" else None)
+            return table_records(rows, name, TABLE_COLUMNS, errors), errors, "row", name
+        if suffix == ".jsonl":
+            records, errors = jsonl_records(text, name, unit="row")
+            return records, errors, "row", name
+        if suffix == ".json":
+            return _json_records(text, name), [], "row", name
+        return _markdown_records(text, name), [], "line", name
+    except RowErrors as exc:  # the shared readers raise the base type
+        raise FaqError(exc.errors) from None
 
 
 def _xlsx_records(data: bytes, name: str, max_bytes: int) -> tuple[list[tuple[int, dict]], list[RowError]]:
-    what = _binary_kind(data)
+    what = binary_kind(data)
     if not data.startswith(b"PK\x03\x04"):
         if what and "old Office" in what:
             message = "an old Excel 97-2003 (.xls) or password-protected workbook; save it as an unprotected .xlsx"
@@ -472,7 +221,9 @@ def _xlsx_records(data: bytes, name: str, max_bytes: int) -> tuple[list[tuple[in
         message = "not an XLSX workbook: a ZIP archive without a workbook (a DOCX document or another ZIP file?)"
         raise FaqError.fail(name, message)
     if unpacked > 10 * max_bytes:
-        raise FaqError.fail(name, f"the workbook unpacks to {_size(unpacked)}; at most {_size(10 * max_bytes)}")
+        raise FaqError.fail(
+            name, f"the workbook unpacks to {format_size(unpacked)}; at most {format_size(10 * max_bytes)}"
+        )
     errors: list[RowError] = []
     try:
         import openpyxl
@@ -486,8 +237,7 @@ def _xlsx_records(data: bytes, name: str, max_bytes: int) -> tuple[list[tuple[in
         if not workbook.worksheets:
             raise FaqError.fail(name, "the workbook has no worksheet")
         sheet = workbook.worksheets[0]
-        if hasattr(sheet, "reset_dimensions"):
-            sheet.reset_dimensions()  # some writers record wrong dimensions; read every row
+        sheet.reset_dimensions()  # some writers record wrong dimensions; read every row
         rows = []
         try:
             for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
@@ -506,7 +256,7 @@ def _xlsx_records(data: bytes, name: str, max_bytes: int) -> tuple[list[tuple[in
             raise FaqError.fail(
                 name, f"the first sheet '{sheet.title}' is empty; the FAQ must be on the first sheet{others}"
             )
-        return _table_records(rows, name, errors), errors
+        return table_records(rows, name, TABLE_COLUMNS, errors), errors
     finally:
         workbook.close()
 
@@ -521,20 +271,6 @@ def _cell_text(value) -> str:
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
     return str(value)
-
-
-def _jsonl_records(text: str, name: str) -> tuple[list[tuple[int, dict]], list[RowError]]:
-    records, errors = [], []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            records.append((number, json.loads(line)))
-        except json.JSONDecodeError as exc:
-            errors.append(RowError(name, number, "", f"invalid JSON: {exc.msg} (column {exc.colno})"))
-        except RecursionError:
-            errors.append(RowError(name, number, "", "invalid JSON: nested too deeply"))
-    return records, errors
 
 
 def _json_records(text: str, name: str) -> list[tuple[int, dict]]:
@@ -679,49 +415,6 @@ def _alternatives(value, name: str, number: int, errors: list[RowError], unit: s
         errors.append(RowError(name, number, "alternatives", message, unit))
         return ()
     return tuple(dict.fromkeys(" ".join(v.split()) for v in items if v.strip()))
-
-
-# --- small helpers ----------------------------------------------------------------------
-
-
-def _binary_kind(data: bytes) -> str:
-    """What a known binary file is, by its first bytes; '' for anything else."""
-    for signature, what in _SIGNATURES:
-        if data.startswith(signature):
-            return what
-    return ""
-
-
-def _looks_like_utf16(data: bytes) -> bool:
-    sample = data[:2000]
-    if len(sample) < 4:
-        return False
-    even, odd = sample[0::2], sample[1::2]
-    return even.count(0) > 0.4 * len(even) or odd.count(0) > 0.4 * len(odd)
-
-
-def _is_utf8(chunk: bytes) -> bool:
-    try:
-        chunk.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _size(n: int) -> str:
-    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
-        if n >= scale:
-            return f"{n / scale:.1f} {unit}"
-    return f"{n} bytes"
-
-
-def _column_letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
 
 
 def _json_type(value) -> str:

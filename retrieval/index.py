@@ -44,7 +44,7 @@ from retrieval.encoder import Encoder
 from retrieval.faq import FaqEntry, faq_hash, validate_faq
 from retrieval.lexical import Bm25, is_code, lexical_tokens, segments
 
-SCHEMA_VERSION = 2  # 2 added vectors.npy and faiss_ids.npy; version 1 folders are still read
+SCHEMA_VERSION = 2  # the saved folder's layout; a folder of another version is refused (the bot rebuilds it)
 ANSWER_WEIGHT = 0.05  # fuse(): weight of the weaker of (best phrasing, answer) cosine
 CODE_MAX_ENTRIES = 3  # a code typed by the customer puts first the entries naming it, if at most this many
 LEXICAL_WEIGHT = 0.05  # fuse(): weight of the share of the query's lexical weight an entry matches
@@ -83,6 +83,7 @@ def _row_texts(entry: FaqEntry) -> tuple[str, ...]:
 
 
 INDEX_FILES = ("index.faiss", "vectors.npy", "faiss_ids.npy", "faq.json")  # checksummed in meta.json
+_META_KEYS = ("embedder", "faq_hash", "index_factory", "index_factory_setting", "approximate_from")  # load() reads
 
 
 def choose_index_factory(rows: int, approximate_from: int = APPROXIMATE_FROM_ROWS) -> str:
@@ -212,7 +213,6 @@ class FaqIndex:
         counts = np.fromiter((len(e.alternatives) + 2 for e in self.entries), np.int64, len(self.entries))
         self.entry_start = np.concatenate([[0], np.cumsum(counts)])
         self.row_entry = np.repeat(np.arange(len(self.entries), dtype=np.int64), counts)
-        self.row_entry_array = self.row_entry  # the name used before row_entry became an array
         rows = len(self.row_entry)
         if vectors.shape != (rows, index.d):
             raise IndexMismatchError(
@@ -559,7 +559,10 @@ class FaqIndex:
 
     @classmethod
     def load(cls, directory: str | os.PathLike, encoder: Encoder) -> FaqIndex:
-        """Loads a saved index; refuses one made by another embedder or for other data."""
+        """Loads a saved index; refuses (:class:`IndexMismatchError`) one made by another embedder,
+        for other data, by another version of this format (``schema_version``), or with a
+        missing or damaged file. The bot then rebuilds it from the FAQ
+        (``chatbot.artifacts.cached_faq_index``)."""
         directory = Path(directory)
         meta_path = directory / "meta.json"
         if not meta_path.is_file():
@@ -571,13 +574,20 @@ class FaqIndex:
         if not isinstance(meta, dict):
             raise IndexMismatchError(f"{meta_path} is damaged (not a JSON object)")
         schema = meta.get("schema_version")
-        if schema not in (1, SCHEMA_VERSION):
+        if schema != SCHEMA_VERSION:
             raise IndexMismatchError(
-                f"{directory} was saved with index schema {schema}, this version reads 1 and {SCHEMA_VERSION}"
+                f"{directory} was saved with index schema {schema}, this version reads only {SCHEMA_VERSION}; "
+                "rebuild the index"
             )
-        for name, digest in meta.get("sha256", {}).items():  # folders before checksums have none
+        missing = [key for key in _META_KEYS if key not in meta]
+        checksums = meta.get("sha256")
+        if missing:
+            raise IndexMismatchError(f"{meta_path} is damaged (no {', '.join(missing)})")
+        if not isinstance(checksums, dict) or set(checksums) != set(INDEX_FILES):
+            raise IndexMismatchError(f"{meta_path} is damaged (no checksum for each of {', '.join(INDEX_FILES)})")
+        for name, digest in checksums.items():
             path = directory / name
-            if name not in INDEX_FILES or not path.is_file() or file_sha256(path) != digest:
+            if not path.is_file() or file_sha256(path) != digest:
                 raise IndexMismatchError(f"{path} is missing or damaged (its checksum does not match meta.json)")
         saved, current = meta["embedder"], encoder.describe()
         if saved["fingerprint"] != current["fingerprint"] or saved["dimension"] != current["dimension"]:
@@ -595,25 +605,17 @@ class FaqIndex:
             raise IndexMismatchError(
                 f"{directory}/index.faiss has {index.d} dimensions, the model {current['dimension']}"
             )
-        if schema == 1:  # vectors lived only in the index (exact indexes can give them back)
-            try:
-                vectors = index.reconstruct_n(0, index.ntotal) if index.ntotal else np.zeros((0, index.d), np.float32)
-            except RuntimeError as exc:
-                raise IndexMismatchError(f"{directory}: an old index without its vectors; rebuild it ({exc})") from None
-            faiss_ids = None
-        else:
-            vectors = np.load(directory / "vectors.npy", allow_pickle=False)
-            faiss_ids = np.load(directory / "faiss_ids.npy", allow_pickle=False)
-            if vectors.dtype != np.float32 or faiss_ids.dtype != np.int64:
-                raise IndexMismatchError(f"{directory}: vectors.npy must be float32 and faiss_ids.npy int64")
-        factory = meta.get("index_factory", "Flat")
+        vectors = np.load(directory / "vectors.npy", allow_pickle=False)
+        faiss_ids = np.load(directory / "faiss_ids.npy", allow_pickle=False)
+        if vectors.dtype != np.float32 or faiss_ids.dtype != np.int64:
+            raise IndexMismatchError(f"{directory}: vectors.npy must be float32 and faiss_ids.npy int64")
         return cls(
             entries,
             encoder,
             vectors,
             _tune(index),
-            factory,
-            meta.get("index_factory_setting", factory),
+            meta["index_factory"],
+            meta["index_factory_setting"],
             faiss_ids,
-            meta.get("approximate_from", APPROXIMATE_FROM_ROWS),
+            meta["approximate_from"],
         )

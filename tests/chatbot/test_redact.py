@@ -10,8 +10,11 @@ import time
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from stdnum import iban as stdnum_iban
+from stdnum import luhn
+from stdnum.iso7064 import mod_97_10
 
-from chatbot.redact import Redactor, iban_valid, luhn_valid, redact
+from chatbot.redact import Redactor, redact
 
 CASES = [
     # (text, redacted)
@@ -64,7 +67,7 @@ def test_a_text_redacted_again_comes_from_the_cache_with_the_same_result():
 
 def test_invalid_iban_is_not_an_iban():
     assert "[IBAN]" not in redact("NL91 ABNA 0417 1643 01")
-    assert iban_valid("NL91 ABNA 0417 1643 00") and not iban_valid("NL91 ABNA 0417 1643 01")
+    assert stdnum_iban.is_valid("NL91 ABNA 0417 1643 00") and not stdnum_iban.is_valid("NL91 ABNA 0417 1643 01")
 
 
 def test_operator_patterns_get_typed_placeholders():
@@ -110,7 +113,7 @@ def test_redaction_is_fast():
 # -- properties --------------------------------------------------------------------------------------
 def _luhn_complete(body: str) -> str:
     for check in string.digits:
-        if luhn_valid(body + check):
+        if luhn.is_valid(body + check):
             return body + check
     raise AssertionError("unreachable")
 
@@ -142,8 +145,15 @@ def card_numbers(draw) -> str:
     return groups[0] + "".join(sep + group for sep, group in zip(separators, groups[1:]))
 
 
+def _mod97_valid(text: str) -> bool:
+    compact = text.replace(" ", "").upper()
+    return mod_97_10.is_valid(compact[4:] + compact[:4])
+
+
 @st.composite
 def ibans(draw) -> str:
+    """IBAN-shaped and mod-97-valid, for any two letters and 11-30 characters: stdnum calls most
+    of these no IBAN (unknown country, wrong length), but redaction must remove them all."""
     country = draw(st.text(string.ascii_uppercase, min_size=2, max_size=2))
     bban = draw(st.text(string.ascii_uppercase + string.digits, min_size=11, max_size=30))
     numeric = int("".join(str(int(c, 36)) for c in bban + country + "00"))
@@ -160,7 +170,7 @@ FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCh
 @FAST
 @given(card=card_numbers(), before=surrounding, after=surrounding)
 def test_no_card_number_survives(card, before, after):
-    assert luhn_valid(re.sub(r"\D", "", card))
+    assert luhn.is_valid(re.sub(r"\D", "", card))
     text = f"{before} {card} {after}"
     out = redact(text)
     assert "[CARD]" in out or "[IBAN]" in out  # an IBAN-shaped prefix may swallow it: still gone
@@ -189,7 +199,7 @@ def test_no_email_survives(email, before, after):
 @given(iban=ibans(), before=surrounding, after=surrounding)
 @example(iban="AA7500000000000", before="AA00", after="")  # an IBAN-shaped word just before it
 def test_no_iban_survives(iban, before, after):
-    assert iban_valid(iban)
+    assert _mod97_valid(iban)
     text = f"{before} {iban} {after}"
     out = redact(text)
     assert out.count(iban) < text.count(iban)
@@ -200,7 +210,7 @@ def test_non_luhn_numbers_are_not_cards():
     checked = 0
     while checked < 200:
         number = "".join(rng.choice(string.digits) for _ in range(16))
-        if luhn_valid(number):
+        if luhn.is_valid(number):
             continue
         checked += 1
         grouped = " ".join(number[i : i + 4] for i in range(0, 16, 4))

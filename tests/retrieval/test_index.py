@@ -261,16 +261,26 @@ def test_a_loaded_index_updates_without_re_embedding(index, encoder, tmp_path, s
     same_hits(updated, index.updated(EDITED))
 
 
-def test_a_version_1_folder_is_still_read(index, encoder, tmp_path):
-    folder = index.save(tmp_path / "faq-index")
-    (folder / "vectors.npy").unlink()
-    (folder / "faiss_ids.npy").unlink()
+def test_a_folder_of_another_schema_is_refused_and_rebuilt_at_start_up(encoder, tmp_path):
+    """Schema 1 (no vectors.npy, no checksums) was never released: it is refused like any
+    other schema, and the bot's start-up rebuilds the cached index instead of failing."""
+    from chatbot import Settings
+    from chatbot.artifacts import cached_faq_index, faq_index_folder
+
+    settings = Settings.load(env={}, data_dir=str(tmp_path / "data"))
+    built = cached_faq_index(settings, ENTRIES, encoder)
+    folder = faq_index_folder(settings, ENTRIES, encoder)
     meta = json.loads((folder / "meta.json").read_text())
-    del meta["sha256"]  # version 1 folders had no checksums
     (folder / "meta.json").write_text(json.dumps({**meta, "schema_version": 1}))
-    loaded = FaqIndex.load(folder, encoder)
-    assert np.array_equal(loaded.vectors, index.vectors)
-    same_hits(loaded, index)
+    with pytest.raises(IndexMismatchError, match="saved with index schema 1, this version reads only 2"):
+        FaqIndex.load(folder, encoder)
+    del meta["sha256"]
+    (folder / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(IndexMismatchError, match="meta.json is damaged"):
+        FaqIndex.load(folder, encoder)
+    rebuilt = cached_faq_index(settings, ENTRIES, encoder)
+    assert rebuilt.faq_hash == built.faq_hash
+    same_hits(FaqIndex.load(folder, encoder), built)  # and the cache on disk is current again
 
 
 # -- the index type follows the FAQ size -----------------------------------------------------
