@@ -31,6 +31,7 @@ CASES = [
     ("amex 3782 822463 10005.", "amex [CARD]."),
     ("card 4111 1111 1111 1112 fails Luhn", "card 4111 1111 1111 1112 fails Luhn"),
     ("iban NL91 ABNA 0417 1643 00 thanks", "iban [IBAN] thanks"),
+    ("iban NL91 ABNA 0417 1643 00 and more", "iban [IBAN] and more"),  # the IBAN ends at its country's length
     ("nl91abna0417164300", "[IBAN]"),
     ("DE89 3704 0044 0532 0130 00", "[IBAN]"),
     ("GB82WEST12345698765432!", "[IBAN]!"),

@@ -57,6 +57,11 @@ def test_hash_ignores_order(tmp_path):
         ("d.yaml", "something: else\n", "column 'intents': expected a mapping"),
         ("d.txt", "hi\n", "unsupported file type '.txt'"),
         ("d.csv", "", "the file is empty"),
+        (
+            "d.csv",
+            'text,intent\n\n"two\nlines",greet\n\nhi,\n',
+            "row 5, column 'intent'",  # a spreadsheet's row: a blank line counts, a two-line cell is one row
+        ),
     ],
 )
 def test_bad_data_names_the_problem(tmp_path, name, content, expected):

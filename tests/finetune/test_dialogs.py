@@ -285,3 +285,10 @@ def test_preview_of_a_partly_bad_log(tmp_path):
     png = tmp_path / "log.jsonl"
     png.write_bytes(b"\x89PNG\r\n\x1a\n")
     assert preview_dialogs(png).rows == [] and "PNG image" in str(preview_dialogs(png).errors[0])
+
+
+def test_an_export_with_a_line_separator_in_a_message_loads_again(tmp_path):
+    conversations = [Conversation("s1", (DialogTurn("user", "first line\u2028second line"), DialogTurn("agent", "ok")))]
+    out = tmp_path / "conversations.jsonl"
+    write_conversations_jsonl(conversations, out)
+    assert load_dialogs(out) == conversations
