@@ -37,6 +37,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Literal
 
 from chatbot.context import Offer, is_follow_up, resolve_choice, with_context
 from chatbot.domain import Domain, Intent
@@ -51,13 +52,18 @@ from chatbot.turnlog import TurnLog
 from finetune import IntentClassifier, Prediction
 from retrieval import FaqHit, FaqIndex
 
+# How a turn was answered. The bot's own routes, then app.py's: a refused turn (rate_limited),
+# one that failed on our side (error), and /api/chat's full server (busy, never logged).
+Route = Literal[
+    "template", "faq", "handoff", "ask_slot", "clarify", "fallback", "empty", "rate_limited", "error", "busy"
+]
 FRUSTRATION_COOLDOWN = 3  # customer turns after a declined offer before frustration offers a person again
 
 
 @dataclass
 class Reply:
     text: str
-    route: str  # template | faq | handoff | ask_slot | clarify | fallback | empty; app.py adds rate_limited | error
+    route: Route
     intent: str | None
     confidence: float
     suggestions: list[str] = field(default_factory=list)
