@@ -242,6 +242,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--min-steps", type=int, default=1)
+    parser.add_argument("--model", default=None, help="local model folder (default: the bundled MiniLM)")
     parser.add_argument(
         "--floor", type=float, default=0.89, help="in-scope accuracy at which the ceiling of each score is read"
     )
@@ -259,8 +260,10 @@ def main(argv: list[str] | None = None) -> dict:
         train_set = subset
     off_topic = off_topic_sentences()
     operator_oos, off_test = off_topic[0::2], off_topic[1::2]
-    training_args = TrainingArgs(epochs=args.epochs, min_steps=args.min_steps, seed=42)
+    training_args = TrainingArgs(base_model=args.model, epochs=args.epochs, min_steps=args.min_steps, seed=42)
     key_data = [unseen, len(train_set), args.per_intent, args.epochs, args.min_steps, args.seed]
+    if args.model:  # the default model keeps the cache key of earlier runs
+        key_data.append(str(Path(args.model).resolve()))
     key = hashlib.sha256(json.dumps(key_data).encode()).hexdigest()[:12]
     folder, minutes = trained_model(train_set, training_args, key)
     classifier = IntentClassifier.load(folder, device="cpu")
