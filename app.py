@@ -331,7 +331,7 @@ def build_server(bot: Bot, console: Console | None = None, auth: AdminAuth | Non
         return {
             "status": "ok",
             "model_version": bot.model_version,
-            "model_created_at": bot.classifier.version.get("created_at"),
+            "model_created_at": bot.classifier.version.created_at,
             "intents": len(bot.classifier.labels),
             "faq_entries": len(bot.faq),
             "device": str(bot.classifier.encoder.device),

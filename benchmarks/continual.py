@@ -110,8 +110,8 @@ def main() -> None:
         warm, warm_seconds, warm_cpu = timed_train(old_train + new_train, args, root / "v2-warm", base=root / "v1")
         old_v2, old_v2_per_intent = per_intent_accuracy(warm, old_test)
         new_v2, _ = per_intent_accuracy(warm, new_test)
-        warm_info = warm.version["warm_start"]
-        warm_epochs = warm.version["metrics"]["epochs_run"]
+        warm_info = warm.version.warm_start
+        warm_epochs = warm.version.metrics.epochs_run
         del warm
         scratch_seconds = scratch_cpu = old_scratch = new_scratch = None
         if not options.skip_scratch:

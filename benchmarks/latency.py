@@ -121,7 +121,7 @@ def main() -> None:
             encoder.embed(encoder.tokenize([text]))
             torch_forward_ms.append(1000 * (time.perf_counter() - started))
     startup = startup_seconds(args.data_dir, args.startup_runs)
-    metrics = bot.classifier.version["metrics"]
+    metrics = bot.classifier.version.metrics
 
     result = {
         "benchmark": "latency",
@@ -138,8 +138,8 @@ def main() -> None:
         "startup_to_first_answer_s": round(statistics.median(startup), 2),
         "startup_runs": [round(s, 2) for s in startup],
         # the serving version's own training: seconds per epoch over its training examples
-        "train_seconds_per_epoch": round(metrics["train_seconds"] / max(1, metrics["epochs_run"]), 1),
-        "train_examples": bot.classifier.version["examples"]["train"],
+        "train_seconds_per_epoch": round(metrics.train_seconds / max(1, metrics.epochs_run), 1),
+        "train_examples": bot.classifier.version.examples.train,
         "cores": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "device": str(encoder.device),

@@ -282,7 +282,7 @@ def main(argv: list[str] | None = None) -> dict:
         "held_out_intents": Scored(classifier, [e.text for e in test_oos], stats),
         "off_topic": Scored(classifier, off_test, stats),
     }
-    target = classifier.version["threshold_calibration"]["target_recall"]
+    target = classifier.version.threshold_calibration.target_recall
     results = {
         name: score(accept, test_scored, gold_in, oos_groups)
         for name, accept in detectors(classifier, val_scored, val_correct, target, operator_scored).items()

@@ -357,8 +357,7 @@ def run_intent(split: IntentSplit, training: dict, model: str | None) -> IntentR
     classifier = train(split.train, TrainingArgs(**training), show_progress=False)
     minutes = (time.perf_counter() - started) / 60
     report = evaluate(classifier, split.test).to_dict()
-    metrics = classifier.version.get("metrics", {})
-    selected = classifier.version.get("selected")
+    metrics, selected = classifier.version.metrics, classifier.version.selected
     del classifier  # its encoder carries LoRA weights; the baseline loads a fresh one
     baseline, c = logistic_baseline(split, model)
     return IntentRun(
@@ -369,10 +368,10 @@ def run_intent(split: IntentSplit, training: dict, model: str | None) -> IntentR
         baseline=baseline,
         baseline_c=c,
         train_minutes=round(minutes, 2),
-        val_accuracy=metrics.get("val_accuracy"),
-        logreg_val_accuracy=metrics.get("logreg_val_accuracy"),
-        best_epoch=metrics.get("best_epoch"),
-        epochs_run=metrics.get("epochs_run"),
+        val_accuracy=metrics.val_accuracy,
+        logreg_val_accuracy=metrics.logreg_val_accuracy,
+        best_epoch=metrics.best_epoch,
+        epochs_run=metrics.epochs_run,
         selected=selected,
     )
 

@@ -14,6 +14,7 @@ from finetune.dialogs import (
 )
 from finetune.evaluate import Overlap, Report, evaluate, intent_overlaps
 from finetune.model import IntentClassifier, ModelMismatchError, Prediction, example_hash, load_example_record
+from finetune.record import VersionRecord
 from finetune.registry import Registry
 from finetune.train import TrainingArgs, stratified_split, train
 
@@ -32,6 +33,7 @@ __all__ = [
     "Registry",
     "Report",
     "TrainingArgs",
+    "VersionRecord",
     "data_hash",
     "evaluate",
     "example_hash",

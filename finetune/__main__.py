@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 from finetune import DataError, IntentClassifier, ModelMismatchError, TrainingArgs, evaluate, load_examples, train
@@ -75,19 +76,19 @@ def main(argv: list[str] | None = None) -> int:
                 refit=args.refit,
             )
             classifier = train(examples, training_args, out_dir=out, base=args.base)
-            metrics = classifier.version["metrics"]
+            version = classifier.version
             summary = {
                 "model_dir": str(out.resolve()),
-                "val_accuracy": metrics["val_accuracy"],
-                "logreg_val_accuracy": metrics["logreg_val_accuracy"],
-                "selected": classifier.version.get("selected"),  # fine-tuned or logistic regression, and why
-                "train_seconds": metrics["train_seconds"],
-                "epochs_run": metrics["epochs_run"],
+                "val_accuracy": version.metrics.val_accuracy,
+                "logreg_val_accuracy": version.metrics.logreg_val_accuracy,
+                "selected": version.selected,  # fine-tuned or logistic regression, and why
+                "train_seconds": version.metrics.train_seconds,
+                "epochs_run": version.metrics.epochs_run,
                 "intents": len(classifier.labels),
-                "examples": classifier.version["examples"],
+                "examples": asdict(version.examples),
                 "threshold": classifier.threshold,
                 "device": str(classifier.encoder.device),
-                "warm_start": classifier.version.get("warm_start"),
+                "warm_start": version.warm_start,
             }
             print(json.dumps(summary))
         else:

@@ -15,6 +15,7 @@ import torch
 
 from finetune.data import Example
 from finetune.fit import logistic_head
+from finetune.record import BiasCorrection
 
 
 def replay_sample(
@@ -82,7 +83,7 @@ def extend_head(
 
 def correct_new_intent_bias(
     head: torch.nn.Linear, val_logits: torch.Tensor, val_targets: np.ndarray, new_columns: list[int]
-) -> dict | None:
+) -> BiasCorrection | None:
     """Bias correction for new intents (BiC, Wu et al. 2019), folded into ``head`` in place.
 
     A warm start sees every example of a new intent but only a replay sample of each known

@@ -24,18 +24,18 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
+from finetune.record import VERSION_FILE, VersionRecord
 from retrieval import Encoder, default_model_path
 from retrieval.atomic import atomic_directory, damaged_files, write_checksums
 from retrieval.encoder import model_fingerprint
 
-VERSION_FILE = "version.json"
 HEAD_FILE = "head.safetensors"
 SUPPORT_FILE = "support.safetensors"
 EXAMPLES_FILE = "examples.json"
@@ -100,7 +100,7 @@ class IntentClassifier(torch.nn.Module):
         head: torch.nn.Linear,
         labels: list[str],
         threshold: float,
-        version: dict,
+        version: VersionRecord | None = None,
         support: Support | None = None,
         similarity_threshold: float = -1.0,
     ):
@@ -109,7 +109,7 @@ class IntentClassifier(torch.nn.Module):
         self.head = head
         self.labels = list(labels)
         self.threshold = float(threshold)
-        self.version = version
+        self.version = version  # None until training has finished
         self.support = support
         self.similarity_threshold = float(similarity_threshold)
         self.example_record: dict[str, list[str]] | None = None  # written to examples.json by save()
@@ -182,6 +182,8 @@ class IntentClassifier(torch.nn.Module):
 
         if not isinstance(self.transformer, PeftModel):
             raise TypeError("this classifier's adapter is merged for serving; save the version it was loaded from")
+        if self.version is None:
+            raise TypeError("this classifier has no training record yet; finetune.train() writes one")
         directory = Path(directory)
         with atomic_directory(directory) as tmp:
             self.transformer.save_pretrained(str(tmp / ADAPTER_DIR))
@@ -196,13 +198,12 @@ class IntentClassifier(torch.nn.Module):
             if self.example_record is not None:
                 record = {key: sorted(hashes) for key, hashes in self.example_record.items()}
                 (tmp / EXAMPLES_FILE).write_text(json.dumps(record), encoding="utf-8")
-            version = {
-                **self.version,
-                "labels": self.labels,
-                "threshold": self.threshold,
-                "similarity_threshold": self.similarity_threshold,
-            }
-            (tmp / VERSION_FILE).write_text(json.dumps(version, indent=1, ensure_ascii=False), encoding="utf-8")
+            replace(
+                self.version,
+                labels=self.labels,
+                threshold=self.threshold,
+                similarity_threshold=self.similarity_threshold,
+            ).write(tmp)
             write_checksums(tmp)
         return directory
 
@@ -226,27 +227,26 @@ class IntentClassifier(torch.nn.Module):
         from peft import PeftModel
 
         directory = Path(directory)
-        version_path = directory / VERSION_FILE
-        if not version_path.is_file():
+        if not (directory / VERSION_FILE).is_file():
             raise ModelMismatchError(f"{directory} is not a model version ({VERSION_FILE} is missing)")
         damaged = damaged_files(directory)
         if damaged:
             raise ModelMismatchError(f"{directory} is damaged: {', '.join(damaged)} differ from checksums.json")
         try:
-            version = json.loads(version_path.read_text(encoding="utf-8"))
-            labels, threshold = version["labels"], version["threshold"]
-        except (ValueError, KeyError) as exc:
-            raise ModelMismatchError(f"{version_path} is damaged: {exc}") from None
-        base = Path(base_model) if base_model else Path(version.get("base_model", {}).get("path", ""))
+            version = VersionRecord.read(directory)
+        except ValueError as exc:
+            raise ModelMismatchError(str(exc)) from None
+        labels, threshold = version.labels, version.threshold
+        base = Path(base_model) if base_model else Path(version.base_model.path)
         if not base_model and not (base / "config.json").is_file():
             base = default_model_path()
-        expected = version.get("base_model", {}).get("fingerprint")
-        if expected and model_fingerprint(base) != expected:
+        expected = version.base_model.fingerprint
+        if model_fingerprint(base) != expected:
             raise ModelMismatchError(
-                f"{directory} was trained on base model '{version['base_model'].get('name')}' ({expected}), "
+                f"{directory} was trained on base model '{version.base_model.name}' ({expected}), "
                 f"not on '{base.name}' ({model_fingerprint(base)}); train a new version for this model"
             )
-        encoder = Encoder(base, device=device, max_length=version.get("hyperparameters", {}).get("max_length", 128))
+        encoder = Encoder(base, device=device, max_length=version.hyperparameters.get("max_length", 128))
         try:
             peft_model = PeftModel.from_pretrained(
                 encoder.transformer, str(directory / ADAPTER_DIR), is_trainable=trainable and not merge
@@ -265,8 +265,7 @@ class IntentClassifier(torch.nn.Module):
             support = Support(
                 support_state["embeddings"].float().to(encoder.device), support_state["labels"].to(encoder.device)
             )
-        similarity_threshold = float(version.get("similarity_threshold", -1.0))
-        model = cls(encoder, head.to(encoder.device), labels, threshold, version, support, similarity_threshold)
+        model = cls(encoder, head.to(encoder.device), labels, threshold, version, support, version.similarity_threshold)
         if merge:
             encoder.set_precision(precision)
             model.head.to(encoder.dtype)

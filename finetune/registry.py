@@ -7,12 +7,13 @@ the previous version serving.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import time
 from collections.abc import Iterable
 from pathlib import Path
+
+from finetune.record import VERSION_FILE, VersionRecord
 
 CURRENT_FILE = "current"
 
@@ -27,7 +28,7 @@ class Registry:
         return sorted(
             p.name
             for p in self.root.iterdir()
-            if p.is_dir() and (p / "version.json").is_file() and not p.name.startswith(".")
+            if p.is_dir() and (p / VERSION_FILE).is_file() and not p.name.startswith(".")
         )
 
     def new_version_name(self) -> str:
@@ -86,16 +87,16 @@ class Registry:
         current = self.current()
         rows = []
         for name in self.versions():
-            version = json.loads((self.root / name / "version.json").read_text(encoding="utf-8"))
+            version = VersionRecord.read(self.root / name)
             rows.append(
                 {
                     "name": name,
                     "current": current is not None and current.name == name,
-                    "created_at": version.get("created_at"),
-                    "intents": len(version.get("labels", [])),
-                    "val_accuracy": version.get("metrics", {}).get("val_accuracy"),
-                    "data_hash": version.get("data_hash"),
-                    "warm_start_from": (version.get("warm_start") or {}).get("from"),
+                    "created_at": version.created_at,
+                    "intents": len(version.labels),
+                    "val_accuracy": version.metrics.val_accuracy,
+                    "data_hash": version.data_hash,
+                    "warm_start_from": (version.warm_start or {}).get("from"),
                 }
             )
         return rows

@@ -59,6 +59,17 @@ from finetune.data import OUT_OF_SCOPE, Example, data_hash
 from finetune.fit import add_lora, fit_classifier, logistic_head, trainable_parameters
 from finetune.model import IntentClassifier, Support, example_hash, load_example_record
 from finetune.oos import calibrate
+from finetune.record import (
+    FINE_TUNED,
+    LOGISTIC_REGRESSION,
+    BaseModel,
+    ExampleCounts,
+    Metrics,
+    Selection,
+    ThresholdCalibration,
+    VersionRecord,
+    WarmStart,
+)
 from retrieval import Encoder
 
 ProgressCallback = Callable[[float, str], None]
@@ -143,9 +154,6 @@ def stratified_split(examples: list[Example], fraction: float, seed: int) -> tup
     return train, val
 
 
-FINE_TUNED, LOGISTIC_REGRESSION = "fine-tuned", "logistic-regression"
-
-
 def _select(
     classifier: IntentClassifier,
     initial: list[torch.Tensor],
@@ -156,7 +164,7 @@ def _select(
     val_targets: np.ndarray,
     logreg_accuracy: float,
     args: TrainingArgs,
-) -> dict:
+) -> Selection:
     """Keeps the fine-tuned network unless a logistic regression on the frozen encoder does
     better on the validation split; then the classifier becomes that regression (LoRA weights
     back to their start, where B = 0 leaves the encoder unchanged) and is never shipped worse
@@ -206,7 +214,7 @@ class _Plan:
     support_set: list[Example]  # what out-of-scope detection compares with: everything learnt
     encoder: Encoder
     previous: IntentClassifier | None  # the version a warm start continues from
-    warm: dict  # the warm start's record for version.json; empty for a cold start
+    warm: WarmStart | None  # the warm start's record for version.json
 
 
 def _plan(in_scope: list[Example], data_labels: list[str], args: TrainingArgs, base, rng: np.random.Generator) -> _Plan:
@@ -216,7 +224,7 @@ def _plan(in_scope: list[Example], data_labels: list[str], args: TrainingArgs, b
     if base is None:
         train_set, val_set = stratified_split(in_scope, args.val_fraction, args.seed)
         encoder = Encoder(args.base_model, device=args.device, max_length=args.max_length)
-        return _Plan(data_labels, train_set, val_set, train_set, encoder, None, {})
+        return _Plan(data_labels, train_set, val_set, train_set, encoder, None, None)
     previous = IntentClassifier.load(base, base_model=args.base_model, device=args.device, merge=False, trainable=True)
     labels = [label for label in previous.labels if label in data_labels]
     labels += [label for label in data_labels if label not in previous.labels]
@@ -228,9 +236,9 @@ def _plan(in_scope: list[Example], data_labels: list[str], args: TrainingArgs, b
     train_set, val_set = stratified_split(new + replay, args.val_fraction, args.seed)
     in_pool = set(new + replay)
     support_set = train_set + [e for e in old if e not in in_pool]  # everything learnt, now or before
-    warm = {
+    warm: WarmStart = {
         "from": Path(base).name,
-        "from_data_hash": previous.version.get("data_hash"),
+        "from_data_hash": previous.version.data_hash,
         "new_examples": len(new),
         "replayed": len(replay),
         "earlier_examples": len(old),
@@ -301,7 +309,7 @@ def _refit(
     features = encoder.encode(texts, show_progress=show_progress, normalize=False)
     head = logistic_head(features, targets, len(labels), args.logreg_c, args.seed).to(encoder.device)
     add_lora(encoder, args)
-    classifier = IntentClassifier(encoder, head, labels, threshold=0.0, version={})
+    classifier = IntentClassifier(encoder, head, labels, threshold=0.0)
     empty = np.zeros(0, dtype=np.int64)
     rng = np.random.default_rng(args.seed)
     fit_classifier(
@@ -376,7 +384,7 @@ def train(
 
     if base is None:
         add_lora(encoder, args)
-    classifier = IntentClassifier(encoder, head, labels, threshold=0.0, version={})
+    classifier = IntentClassifier(encoder, head, labels, threshold=0.0)
     initial = [p.detach().clone() for p in trainable_parameters(classifier)]  # LoRA's B is zero: the frozen encoder
     planned, min_steps = (args.warm_epochs, args.warm_min_steps) if base is not None else (args.epochs, args.min_steps)
     steps_per_epoch = math.ceil(len(train_texts) / args.batch_size)
@@ -414,7 +422,7 @@ def train(
         )
     classifier.eval()
     bias_correction = None
-    if base is not None and args.bias_correction and warm["new_intents"] and val_texts:
+    if warm is not None and args.bias_correction and warm["new_intents"] and val_texts:
         report(0.93, "Balancing the new intents' scores against the known ones")
         with torch.no_grad():
             pooled = torch.from_numpy(encoder.encode(val_texts, normalize=False)).to(encoder.device)
@@ -442,37 +450,33 @@ def train(
         selection["refit_examples"] = len(in_scope)
     train_seconds = time.perf_counter() - started
     classifier.example_record = _example_record(in_scope, val_set, heldout, refit)
-    classifier.version = {
-        "format": 1,
-        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "base_model": {**encoder.describe(), "path": str(encoder.model_dir)},
-        "data_hash": data_hash(examples),
-        "examples": {
-            "total": len(examples),
-            "train": len(train_set),
-            "validation": len(val_set),
-            "heldout": len(classifier.example_record["heldout"]),  # distinct examples, as examples.json
-        },
-        "warm_start": warm or None,
-        "bias_correction": bias_correction,
-        "selected": selection,  # the fine-tuned network or the logistic regression, whichever was better
-        "intent_counts": dict(sorted(Counter(e.intent for e in in_scope).items())),
-        "hyperparameters": asdict(args),
-        "threshold_calibration": {
-            "on": calibration.on,
-            "target_recall": args.target_recall,
-            "tests": ["confidence", "similarity"],
-            "out_of_scope_examples": calibration.steered,
-        },
-        "metrics": {
-            "val_accuracy": _round(calibration.val_accuracy),
-            "logreg_val_accuracy": _round(start.val_accuracy),
-            "best_epoch": fit.epoch,
-            "epochs_run": len(history),
-            "train_seconds": round(train_seconds, 1),
-            "history": history,
-        },
-    }
+    classifier.version = VersionRecord(
+        created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        base_model=BaseModel(**encoder.describe(), path=str(encoder.model_dir)),
+        data_hash=data_hash(examples),
+        examples=ExampleCounts(
+            total=len(examples),
+            train=len(train_set),
+            validation=len(val_set),
+            heldout=len(classifier.example_record["heldout"]),
+        ),
+        warm_start=warm,
+        bias_correction=bias_correction,
+        selected=selection,
+        intent_counts=dict(sorted(Counter(e.intent for e in in_scope).items())),
+        hyperparameters=asdict(args),
+        threshold_calibration=ThresholdCalibration(
+            on=calibration.on, target_recall=args.target_recall, out_of_scope_examples=calibration.steered
+        ),
+        metrics=Metrics(
+            val_accuracy=_round(calibration.val_accuracy),
+            logreg_val_accuracy=_round(start.val_accuracy),
+            best_epoch=fit.epoch,
+            epochs_run=len(history),
+            train_seconds=round(train_seconds, 1),
+            history=history,
+        ),
+    )
     if out_dir is not None:
         classifier.save(Path(out_dir))
     report(1.0, f"Done: validation accuracy {calibration.val_accuracy:.3f}")

@@ -21,6 +21,7 @@ from pathlib import Path
 from chatbot.admin.dialogs import DialogAdmin
 from chatbot.admin.faq import FaqAdmin
 from chatbot.admin.jobs import Job, JobRunner
+from chatbot.admin.report import RetrainReport
 from chatbot.admin.training import ModelAdmin
 from chatbot.bot import Bot
 from chatbot.store import Store
@@ -103,7 +104,7 @@ class Console:
     def versions(self) -> list[dict]:
         return self.models.versions()
 
-    def report(self, name: str) -> dict | None:
+    def report(self, name: str) -> RetrainReport | None:
         return self.models.report(name)
 
     def activate(self, name: str) -> None:

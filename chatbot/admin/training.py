@@ -17,13 +17,13 @@ held-out split it may have seen; the report says so (``"fair": false``).
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 from chatbot.admin.jobs import Job, JobRunner
+from chatbot.admin.report import Gate, HeldOut, NewIntents, OldIntents, RetrainReport, TrainingRun, check_gate
 from chatbot.artifacts import load_classifier, models_registry
 from chatbot.bot import Bot
 from chatbot.store import Store
@@ -31,6 +31,7 @@ from finetune import (
     Example,
     IntentClassifier,
     ModelMismatchError,
+    Overlap,
     TrainingArgs,
     evaluate,
     example_hash,
@@ -43,7 +44,6 @@ from finetune import (
 from retrieval.atomic import atomic_directory
 
 log = logging.getLogger(__name__)
-REPORT_FILE = "report.json"
 
 
 class ModelAdmin:
@@ -73,7 +73,7 @@ class ModelAdmin:
         """Starts retraining in a background thread; poll the returned job."""
         return self.jobs.start("retrain", "model", self._retrain, force, args)
 
-    def retrain_split(self, examples: list[Example]) -> tuple[list[Example], list[Example], dict]:
+    def retrain_split(self, examples: list[Example]) -> tuple[list[Example], list[Example], HeldOut]:
         """Splits ``examples`` into what the next version trains on and the held-out set the
         gate compares on: the serving version's held-out examples, plus a stratified share of
         the examples it has never seen. Neither version is trained on the held-out set."""
@@ -89,15 +89,16 @@ class ModelAdmin:
         heldout = carried + new_heldout
         held = set(heldout)
         training = [e for e in examples if e not in held]
-        info = {
-            "heldout": len(heldout),
-            "carried_over": len(carried),
-            "new_heldout": len(new_heldout),
-            "new_examples": len(new),
-            "fair": record is not None,
-        }
-        if record is None:
-            info["note"] = "the serving version has no record of its training data: it may have seen these examples"
+        info = HeldOut(
+            heldout=len(heldout),
+            carried_over=len(carried),
+            new_heldout=len(new_heldout),
+            new_examples=len(new),
+            fair=record is not None,
+            note=None
+            if record is not None
+            else "the serving version has no record of its training data: it may have seen these examples",
+        )
         return training, heldout, info
 
     def _retrain(self, job: Job, force: bool, args: TrainingArgs | None) -> tuple[str, dict]:
@@ -116,30 +117,21 @@ class ModelAdmin:
             log.warning(overlap.warning())
         name = self.registry.new_version_name()
         args = args or TrainingArgs(base_model=self.settings.model, device=self.settings.device)
-        serving_path = self.registry.current()
-        training = {"warm_start_from": None}
-        classifier = None
-        if self.settings.warm_start and serving_path is not None:
-            try:
-                classifier = train(
-                    train_set, args, progress=progress, show_progress=False, base=serving_path, heldout=test_set
-                )
-                training["warm_start_from"] = serving_path.name
-            except ModelMismatchError as exc:  # another base model now: start from scratch
-                log.warning("retraining from scratch: %s", exc)
-                training["scratch_reason"] = str(exc)
-        if classifier is None:
-            classifier = train(train_set, args, progress=progress, show_progress=False, heldout=test_set)
+        classifier, warm_start_from, scratch_reason = self._train(train_set, test_set, args, progress)
         progress(1.0, "Evaluating against the serving version")
         job.progress = 0.92
-        saved = self.compare(classifier, self.bot.classifier, test_set)
-        saved["evaluation"] = {**evaluation, **saved["evaluation"]}
-        saved["training"] = {**training, "seconds": classifier.version["metrics"]["train_seconds"]}
-        saved["overlaps"] = [asdict(overlap) for overlap in overlaps]
-        gate: Gate = saved["gate"]
+        saved = self.compare(
+            classifier,
+            self.bot.classifier,
+            test_set,
+            evaluation,
+            TrainingRun(classifier.version.metrics.train_seconds, warm_start_from, scratch_reason),
+            overlaps,
+        )
+        gate = saved.gate
         with atomic_directory(self.registry.root / name) as tmp:
             classifier.save(tmp)
-            (tmp / REPORT_FILE).write_text(json.dumps({**saved, "gate": asdict(gate)}, indent=1), encoding="utf-8")
+            saved.write(tmp)
         if gate.passed or force:
             self.activate(name)
             outcome = f"{name} is serving" + (" (forced past the gate)" if not gate.passed else "")
@@ -153,18 +145,43 @@ class ModelAdmin:
             "pruned_versions": pruned,
             "activated": gate.passed or force,
             "gate": asdict(gate),
-            "report": saved["report"],
-            "old_intents": saved["old_intents"],
-            "new_intents": saved["new_intents"],
-            "overlaps": saved["overlaps"],
-            "warm_start_from": training["warm_start_from"],
+            "report": saved.report,
+            "old_intents": asdict(saved.old_intents),
+            "new_intents": asdict(saved.new_intents),
+            "overlaps": [asdict(overlap) for overlap in saved.overlaps],
+            "warm_start_from": warm_start_from,
         }
         return outcome, result
 
-    def compare(self, new: IntentClassifier, serving: IntentClassifier, heldout: list[Example]) -> dict:
+    def _train(
+        self, train_set: list[Example], test_set: list[Example], args: TrainingArgs, progress
+    ) -> tuple[IntentClassifier, str | None, str | None]:
+        """Warm-starts from the serving version when it can, else trains from scratch; returns the
+        classifier, the version it continued from, and why it could not."""
+        serving_path = self.registry.current()
+        reason = None
+        if self.settings.warm_start and serving_path is not None:
+            try:
+                classifier = train(
+                    train_set, args, progress=progress, show_progress=False, base=serving_path, heldout=test_set
+                )
+                return classifier, serving_path.name, None
+            except ModelMismatchError as exc:  # another base model now: start from scratch
+                log.warning("retraining from scratch: %s", exc)
+                reason = str(exc)
+        return train(train_set, args, progress=progress, show_progress=False, heldout=test_set), None, reason
+
+    def compare(
+        self,
+        new: IntentClassifier,
+        serving: IntentClassifier,
+        heldout: list[Example],
+        evaluation: HeldOut,
+        training: TrainingRun,
+        overlaps: list[Overlap],
+    ) -> RetrainReport:
         """Both versions on the held-out examples: overall, on the intents the serving version
-        knows (the gate: no regression there beyond the margin) and on the new intents. What
-        ``report.json`` saves, but for ``gate``, a ``Gate``."""
+        knows (the gate: no regression there beyond the margin) and on the new intents."""
         known = set(serving.labels)
         old_rows = [e for e in heldout if e.intent in known]
         new_rows = [e for e in heldout if e.intent not in known and e.intent in set(new.labels)]
@@ -181,39 +198,30 @@ class ModelAdmin:
         new_report = evaluate(new, new_rows).to_dict() if new_rows else {"accuracy": None}
         # held-out rows of known intents that the new version now sends to a new intent
         lost = [c for c in new_old.get("confusions", []) if c["predicted"] not in known]
-        return {
-            "report": report,
-            "serving": serving_report,
-            "gate": gate,
-            "old_intents": {
-                "n": len(old_rows),
-                "accuracy": new_old["accuracy"],
-                "serving_accuracy": serving_old["accuracy"],
-                "lost_to_new_intents": lost,
-            },
-            "new_intents": {
-                "n": len(new_rows),
-                "intents": sorted({e.intent for e in new_rows}),
-                "accuracy": new_report["accuracy"],
-            },
-            "evaluation": {"n": len(heldout)},
-        }
+        return RetrainReport(
+            report=report,
+            serving=serving_report,
+            gate=gate,
+            old_intents=OldIntents(len(old_rows), new_old["accuracy"], serving_old["accuracy"], lost),
+            new_intents=NewIntents(len(new_rows), sorted({e.intent for e in new_rows}), new_report["accuracy"]),
+            evaluation=evaluation,
+            training=training,
+            overlaps=overlaps,
+        )
 
     # -- versions -----------------------------------------------------------------------------
     def versions(self) -> list[dict]:
         rows = self.registry.describe()
         for row in rows:
             report = self.report(row["name"])
-            row["test_accuracy"] = (report or {}).get("report", {}).get("accuracy")
-            row["old_intents_accuracy"] = (report or {}).get("old_intents", {}).get("accuracy")
-            row["new_intents_accuracy"] = (report or {}).get("new_intents", {}).get("accuracy")
-            gate = None if report is None else Gate(**report["gate"])
-            row["gate"] = None if gate is None else ("passed" if gate.passed else gate.reason)
+            row["test_accuracy"] = None if report is None else report.report["accuracy"]
+            row["old_intents_accuracy"] = None if report is None else report.old_intents.accuracy
+            row["new_intents_accuracy"] = None if report is None else report.new_intents.accuracy
+            row["gate"] = None if report is None else ("passed" if report.gate.passed else report.gate.reason)
         return rows
 
-    def report(self, name: str) -> dict | None:
-        path = self.registry.path(name) / REPORT_FILE
-        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    def report(self, name: str) -> RetrainReport | None:
+        return RetrainReport.read(self.registry.path(name))
 
     def activate(self, name: str) -> None:
         """Serves version ``name`` (a rollback when it is older): loaded first, then swapped."""
@@ -240,45 +248,3 @@ class ModelAdmin:
                 log.error("not serving model version %s written by another process: %s", current.name, exc)
                 return []
         return [f"model {current.name}"]
-
-
-@dataclass(frozen=True)
-class Gate:
-    """Whether a new model version may serve, and why; saved in ``report.json`` under ``gate``."""
-
-    passed: bool
-    reason: str
-    margin: float  # the largest drop allowed, overall and per intent (a share, 0.02 = 2 points)
-    accuracy_change: float | None = None  # new minus serving, on the serving version's intents
-    worst_intent: str | None = None  # the intent whose F1 dropped most
-    worst_intent_drop: float = 0.0
-    intents_judged: int = 0  # intents with at least ``gate_min_support`` held-out examples
-
-
-def check_gate(new: dict, serving: dict, margin: float, min_support: int = 1) -> Gate:
-    """The new version may serve when neither overall accuracy nor any intent the serving
-    version knew drops by more than ``margin`` (F1 per intent). Intents with fewer than
-    ``min_support`` held-out examples are not judged one by one: one example of two is a
-    50-point swing, which says more about the sample than about the model."""
-    overall_drop = (serving["accuracy"] or 0) - (new["accuracy"] or 0)
-    drops = {
-        intent: round(scores["f1"] - new["per_intent"].get(intent, {"f1": 0.0})["f1"], 4)
-        for intent, scores in serving["per_intent"].items()
-        if scores.get("support", min_support) >= min_support
-    }
-    worst = max(drops.items(), key=lambda kv: kv[1], default=(None, 0.0))
-    if overall_drop > margin:
-        reason = f"accuracy drops by {100 * overall_drop:.1f} points (allowed {100 * margin:.1f})"
-    elif worst[1] > margin:
-        reason = f"intent '{worst[0]}' F1 drops by {100 * worst[1]:.1f} points (allowed {100 * margin:.1f})"
-    else:
-        reason = "no regression beyond the margin"
-    return Gate(
-        passed=overall_drop <= margin and worst[1] <= margin,
-        reason=reason,
-        margin=margin,
-        accuracy_change=round(-overall_drop, 4),
-        worst_intent=worst[0],
-        worst_intent_drop=worst[1],
-        intents_judged=len(drops),
-    )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import gradio as gr
 import pandas as pd
 
-from finetune import Overlap
+from chatbot.admin.report import RetrainReport
 
 
 def per_intent_f1_frame(report: dict) -> pd.DataFrame:
@@ -52,37 +52,32 @@ def confusion_figure(report: dict, top: int = 12):
     return fig
 
 
-def continual_summary(saved: dict) -> str:
-    """The report's lines about old and new intents and the warm start (reports of warm-started retrains)."""
-    old, new = saved.get("old_intents"), saved.get("new_intents")
-    if not old:
-        return ""
+def continual_summary(saved: RetrainReport) -> str:
+    """The report's lines about old and new intents and the warm start."""
+    old, new = saved.old_intents, saved.new_intents
 
     def pct(value):
         return "n/a" if value is None else f"{100 * value:.1f}%"
 
     text = (
-        f"\n\nIntents the serving version knew: **{pct(old['accuracy'])}** (serving version"
-        f" {pct(old['serving_accuracy'])}) on {old['n']} held-out examples."
+        f"\n\nIntents the serving version knew: **{pct(old.accuracy)}** (serving version"
+        f" {pct(old.serving_accuracy)}) on {old.n} held-out examples."
     )
-    if new and new["n"]:
-        text += f" New intents ({', '.join(new['intents'])}): **{pct(new['accuracy'])}** on {new['n']}."
-    training = saved.get("training") or {}
-    if training.get("warm_start_from"):
-        text += f" Warm start from {training['warm_start_from']}."
-    evaluation = saved.get("evaluation") or {}
-    if evaluation.get("fair") is False:
-        text += f" *Not a fair comparison: {evaluation.get('note', '')}.*"
-    for overlap in map(Overlap.from_dict, saved.get("overlaps") or []):  # never its sample: customers' words
+    if new.n:
+        text += f" New intents ({', '.join(new.intents)}): **{pct(new.accuracy)}** on {new.n}."
+    if saved.training.warm_start_from:
+        text += f" Warm start from {saved.training.warm_start_from}."
+    if not saved.evaluation.fair:
+        text += f" *Not a fair comparison: {saved.evaluation.note}.*"
+    for overlap in saved.overlaps:  # never its sample: customers' words
         text += (
             f"\n\n⚠ New intent **{overlap.new_intent}**: the serving version read"
             f" {100 * overlap.share:.0f}% of its examples as **{overlap.old_intent}**. Questions that went to"
             f" {overlap.old_intent} may now go to {overlap.new_intent}: if they should not, make the examples"
             " distinct or merge the intents."
         )
-    lost = old.get("lost_to_new_intents") or []
-    if lost:
-        pairs = ", ".join(f"{c['true']} -> {c['predicted']} ({c['count']})" for c in lost[:5])
+    if old.lost_to_new_intents:
+        pairs = ", ".join(f"{c['true']} -> {c['predicted']} ({c['count']})" for c in old.lost_to_new_intents[:5])
         text += f"\n\nHeld-out examples of known intents now read as a new intent: {pairs}."
     return text
 

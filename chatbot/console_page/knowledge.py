@@ -5,7 +5,7 @@ from __future__ import annotations
 import gradio as gr
 import pandas as pd
 
-from chatbot.admin import Console, Gate
+from chatbot.admin import Console
 from chatbot.console_page.charts import confusion_figure, continual_summary, per_intent_f1_frame
 from chatbot.console_page.common import DIALOG_TYPES, FAQ_TYPES, PRIVATE, Tab, follow, upload_error, when
 from finetune import DataError
@@ -215,11 +215,11 @@ def versions_tab(console: Console) -> Tab:
                 per_intent_f1_frame({}),
                 confusion_figure({}),
             )
-        report, gate = saved["report"], Gate(**saved["gate"])
+        report, gate = saved.report, saved.gate
         text = (
             f"**{name}** on {report['n']} held-out examples: accuracy **{100 * report['accuracy']:.1f}%**,"
             f" macro-F1 **{100 * report['macro_f1']:.1f}%**; the version serving then scored"
-            f" {100 * saved['serving']['accuracy']:.1f}%. Gate: {'passed' if gate.passed else 'refused'} ({gate.reason})."
+            f" {100 * saved.serving['accuracy']:.1f}%. Gate: {'passed' if gate.passed else 'refused'} ({gate.reason})."
         )
         text += continual_summary(saved)
         return text, per_intent_f1_frame(report), confusion_figure(report)

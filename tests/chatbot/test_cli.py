@@ -16,7 +16,7 @@ def test_second_start_loads_the_cached_model(default_bot):
     before = registry.versions()
     again = load_bot(default_bot.settings, show_progress=False)
     assert registry.versions() == before and len(before) == 1
-    assert again.classifier.version["created_at"] == default_bot.classifier.version["created_at"]
+    assert again.classifier.version.created_at == default_bot.classifier.version.created_at
     assert len(list((default_bot.settings.data_path / "faq").glob("index-*"))) == 1
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -192,8 +193,8 @@ def test_the_gate_compares_on_examples_neither_version_trained_on(console, opera
     training, heldout, info = console.retrain_split(examples)
     serving = load_example_record(console.registry.current())
     hashes = {example_hash(e.text, e.intent) for e in heldout}
-    assert info["fair"] and info["carried_over"] == len(serving["heldout"]) > 0
-    assert info["new_examples"] == len(NEW_EXAMPLES) and info["new_heldout"] == 2  # 1 of 6 and 1 of 3
+    assert info.fair and info.carried_over == len(serving["heldout"]) > 0
+    assert info.new_examples == len(NEW_EXAMPLES) and info.new_heldout == 2  # 1 of 6 and 1 of 3
     assert not hashes & serving["trained"]  # the serving version never trained on the held-out set
     assert not set(training) & set(heldout) and len(training) + len(heldout) == len(examples)
 
@@ -211,13 +212,13 @@ def test_retraining_runs_in_the_background_evaluates_and_swaps(console, operator
     assert operator_bot.model_version == job.result["version"] != serving_version
     assert console.registry.current().name == job.result["version"]
     report = console.report(job.result["version"])
-    assert {"report", "serving", "gate", "old_intents", "new_intents", "evaluation"} <= set(report)
-    assert report["report"]["per_intent"] and report["evaluation"]["fair"]
-    assert report["training"]["warm_start_from"] == serving_version  # continued from the serving version
-    assert report["old_intents"]["n"] == report["evaluation"]["heldout"] > 0
-    assert 0 <= report["old_intents"]["accuracy"] <= 1 and 0 <= report["old_intents"]["serving_accuracy"] <= 1
-    assert report["overlaps"] == job.result["overlaps"] == []  # no new intents, nothing to overlap
-    assert report["old_intents"]["lost_to_new_intents"] == []
+    assert report.report["per_intent"] and report.serving["per_intent"] and report.evaluation.fair
+    assert report.gate.passed == job.result["gate"]["passed"]
+    assert report.training.warm_start_from == serving_version  # continued from the serving version
+    assert report.old_intents.n == report.evaluation.heldout > 0
+    assert 0 <= report.old_intents.accuracy <= 1 and 0 <= report.old_intents.serving_accuracy <= 1
+    assert report.overlaps == job.result["overlaps"] == []  # no new intents, nothing to overlap
+    assert report.old_intents.lost_to_new_intents == []
     from finetune import load_example_record
 
     record = load_example_record(console.registry.path(job.result["version"]))
@@ -324,29 +325,28 @@ def test_unanswered_questions_form_themes_that_become_faq_entries(console, opera
 
 
 def test_the_report_page_warns_about_new_intents_that_overlap_old_ones():
+    from chatbot.admin.report import Gate, HeldOut, NewIntents, OldIntents, RetrainReport, TrainingRun
     from chatbot.console_page import continual_summary
+    from finetune import Overlap
 
-    saved = {
-        "old_intents": {
-            "n": 40,
-            "accuracy": 0.9,
-            "serving_accuracy": 0.95,
-            "lost_to_new_intents": [{"true": "track_package", "predicted": "parcel_whereabouts", "count": 3}],
-        },
-        "new_intents": {"n": 5, "intents": ["parcel_whereabouts"], "accuracy": 1.0},
-        "overlaps": [
-            {
-                "new_intent": "parcel_whereabouts",
-                "old_intent": "track_package",
-                "share": 0.8,
-                "count": 4,
-                "examples": 5,
-                "sample": ["<b>where</b> is my parcel"],
-            }
-        ],
-    }
+    saved = RetrainReport(
+        report={"accuracy": 0.9},
+        serving={"accuracy": 0.95},
+        gate=Gate(False, "accuracy drops", 0.02),
+        old_intents=OldIntents(
+            n=40,
+            accuracy=0.9,
+            serving_accuracy=0.95,
+            lost_to_new_intents=[{"true": "track_package", "predicted": "parcel_whereabouts", "count": 3}],
+        ),
+        new_intents=NewIntents(n=5, intents=["parcel_whereabouts"], accuracy=1.0),
+        evaluation=HeldOut(heldout=45, carried_over=40, new_heldout=5, new_examples=25, fair=True),
+        training=TrainingRun(seconds=12.0, warm_start_from="v1"),
+        overlaps=[Overlap("parcel_whereabouts", "track_package", 0.8, 4, 5, ("<b>where</b> is my parcel",))],
+    )
     text = continual_summary(saved)
     assert "New intent **parcel_whereabouts**" in text and "80% of its examples as **track_package**" in text
+    assert "Warm start from v1." in text
     assert "track_package -> parcel_whereabouts (3)" in text
     assert "<b>" not in text  # customers' words stay out of the page's Markdown
-    assert "⚠" not in continual_summary({**saved, "overlaps": []})
+    assert "⚠" not in continual_summary(dataclasses.replace(saved, overlaps=[]))

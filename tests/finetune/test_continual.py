@@ -34,7 +34,7 @@ def versions(tmp_path_factory):
 def test_the_head_is_extended_with_the_new_intent(versions):
     v1, v2, _ = versions
     assert v2.labels[: len(v1.labels)] == v1.labels and v2.labels[-1] == "cancel"
-    warm = v2.version["warm_start"]
+    warm = v2.version.warm_start
     assert warm["from"] == "v1" and warm["new_intents"] == ["cancel"] and warm["new_examples"] == 4
     assert warm["replayed"] == 6 and warm["earlier_examples"] == 12  # 2 of each earlier intent
 
@@ -60,7 +60,7 @@ def test_a_warm_version_saves_and_loads_like_any_other(versions):
     from peft import PeftModel
     from transformers import AutoModel
 
-    base = AutoModel.from_pretrained(v2.version["base_model"]["path"])
+    base = AutoModel.from_pretrained(v2.version.base_model.path)
     assert isinstance(PeftModel.from_pretrained(base, str(root / "v2" / "adapter")), PeftModel)
 
 

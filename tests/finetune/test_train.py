@@ -203,10 +203,10 @@ def test_a_fine_tune_that_loses_to_logistic_regression_is_not_shipped(banking_ro
     examples = banking_subset(banking_rows, intents=6, per_intent=20)
     args = TrainingArgs(epochs=1, min_steps=8, learning_rate=0.5, head_learning_rate=0.5, refit=False)
     classifier = train(examples, args, out_dir=tmp_path / "v1", show_progress=False)
-    selected = classifier.version["selected"]
+    selected = classifier.version.selected
     assert selected["model"] == "logistic-regression"
     assert selected["logreg_val_accuracy"] > selected["fine_tuned_val_accuracy"]
-    assert classifier.version["metrics"]["val_accuracy"] == selected["logreg_val_accuracy"]
+    assert classifier.version.metrics.val_accuracy == selected["logreg_val_accuracy"]
     # what is served is exactly a logistic regression on the frozen encoder's features
     from retrieval import Encoder
 
@@ -220,7 +220,7 @@ def test_refit_trains_the_served_model_on_every_example(banking_rows):
     examples = banking_subset(banking_rows, intents=5, per_intent=12)
     args = TrainingArgs(epochs=2, min_steps=4, max_epochs=2, fallback_cs=(), refit=True)
     classifier = train(examples, args, show_progress=False)
-    selected = classifier.version["selected"]
+    selected = classifier.version.selected
     assert selected["model"] == "fine-tuned"  # five distinct intents: both reach 100%, and ties keep the fine-tune
     assert selected["refit_examples"] == len(examples)
     assert classifier.example_record["trained"] == {example_hash(e.text, e.intent) for e in examples}
