@@ -1,7 +1,8 @@
 """Training the intent classifier: data import, LoRA fine-tuning, evaluation reports."""
 
+from finetune.args import TrainingArgs
 from finetune.continual import replay_sample
-from finetune.data import OUT_OF_SCOPE, DataError, Example, data_hash, load_examples
+from finetune.data import OUT_OF_SCOPE, DataError, Example, data_hash, load_examples, stratified_split
 from finetune.dialogs import (
     Conversation,
     DialogError,
@@ -16,7 +17,7 @@ from finetune.evaluate import Overlap, Report, evaluate, intent_overlaps
 from finetune.model import IntentClassifier, ModelMismatchError, Prediction, example_hash, load_example_record
 from finetune.record import VersionRecord
 from finetune.registry import Registry
-from finetune.train import TrainingArgs, stratified_split, train
+from finetune.train import train
 
 __all__ = [
     "OUT_OF_SCOPE",

@@ -15,6 +15,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from retrieval.uploads import RowError, RowErrors, csv_rows, jsonl_records, read_text
@@ -164,3 +165,19 @@ def validate_examples(records, name: str) -> list[Example]:
     if errors:
         raise DataError(errors)
     return examples
+
+
+def stratified_split(examples: list[Example], fraction: float, seed: int) -> tuple[list[Example], list[Example]]:
+    """Holds out ``fraction`` of each intent (none of intents with fewer than 3 examples)."""
+    rng = np.random.default_rng(seed)
+    by_intent: dict[str, list[Example]] = {}
+    for example in examples:
+        by_intent.setdefault(example.intent, []).append(example)
+    train, val = [], []
+    for intent in sorted(by_intent):
+        items = by_intent[intent]
+        order = rng.permutation(len(items))
+        n_val = 0 if len(items) < 3 or fraction == 0 else max(1, round(len(items) * fraction))
+        val += [items[i] for i in order[:n_val]]
+        train += [items[i] for i in order[n_val:]]
+    return train, val

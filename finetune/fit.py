@@ -17,10 +17,11 @@ import numpy as np
 import torch
 
 from finetune.model import IntentClassifier
+from finetune.record import FINE_TUNED, LOGISTIC_REGRESSION, Selection
 from retrieval import Encoder
 
 if TYPE_CHECKING:
-    from finetune.train import ProgressCallback, TrainingArgs
+    from finetune.args import ProgressCallback, TrainingArgs
 
 
 def logistic_head(features: np.ndarray, targets: np.ndarray, n_labels: int, c: float, seed: int) -> torch.nn.Linear:
@@ -206,3 +207,44 @@ def fit_classifier(
 def accuracy(classifier: IntentClassifier, texts: list[str], targets: np.ndarray) -> tuple[float, np.ndarray]:
     probabilities = classifier.predict_proba(texts)
     return float(np.mean(probabilities.argmax(1) == targets)) if len(texts) else float("nan"), probabilities
+
+
+def select_model(
+    classifier: IntentClassifier,
+    initial: list[torch.Tensor],
+    fine_tuned_accuracy: float,
+    features: np.ndarray,
+    targets: np.ndarray,
+    val_features: np.ndarray,
+    val_targets: np.ndarray,
+    logreg_accuracy: float,
+    args: TrainingArgs,
+) -> Selection:
+    """Keeps the fine-tuned network unless a logistic regression on the frozen encoder does
+    better on the validation split; then the classifier becomes that regression (LoRA weights
+    back to their start, where B = 0 leaves the encoder unchanged) and is never shipped worse
+    than the baseline it started from. Ties keep the fine-tune. Returns what was compared."""
+    candidates = {args.logreg_c: (logreg_accuracy, None)}  # the head's initialisation, already scored
+    for c in args.fallback_cs:
+        if c not in candidates:
+            head = logistic_head(features, targets, len(classifier.labels), c, args.seed)
+            with torch.no_grad():
+                accuracy = float(np.mean(head(torch.from_numpy(val_features)).argmax(1).numpy() == val_targets))
+            candidates[c] = (accuracy, head)
+    best_c = max(candidates, key=lambda c: candidates[c][0])
+    accuracy, head = candidates[best_c]
+    chosen = FINE_TUNED if fine_tuned_accuracy >= accuracy else LOGISTIC_REGRESSION
+    if chosen == LOGISTIC_REGRESSION:
+        if head is None:
+            head = logistic_head(features, targets, len(classifier.labels), best_c, args.seed)
+        with torch.no_grad():
+            for param, saved in zip(trainable_parameters(classifier), initial):
+                param.copy_(saved)
+            classifier.head.weight.copy_(head.weight)
+            classifier.head.bias.copy_(head.bias)
+    return {
+        "model": chosen,
+        "fine_tuned_val_accuracy": round(fine_tuned_accuracy, 4),
+        "logreg_val_accuracy": round(accuracy, 4),
+        "logreg_c": best_c,
+    }

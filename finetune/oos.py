@@ -26,7 +26,7 @@ import torch
 from finetune.model import IntentClassifier
 
 if TYPE_CHECKING:
-    from finetune.train import TrainingArgs
+    from finetune.args import TrainingArgs
 
 SHARES = tuple(i / 10 for i in range(11))  # share of the budget spent on the confidence test
 

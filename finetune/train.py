@@ -47,22 +47,22 @@ import math
 import os
 import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from finetune.args import ProgressCallback, TrainingArgs
 from finetune.continual import correct_new_intent_bias, extend_head, replay_sample
-from finetune.data import OUT_OF_SCOPE, Example, data_hash
-from finetune.fit import add_lora, fit_classifier, logistic_head, trainable_parameters
+from finetune.data import OUT_OF_SCOPE, Example, data_hash, stratified_split
+from finetune.fit import FitResult, add_lora, fit_classifier, logistic_head, select_model, trainable_parameters
 from finetune.model import IntentClassifier, Support, example_hash, load_example_record
-from finetune.oos import calibrate
+from finetune.oos import Calibration, calibrate
 from finetune.record import (
     FINE_TUNED,
-    LOGISTIC_REGRESSION,
     BaseModel,
+    BiasCorrection,
     ExampleCounts,
     Metrics,
     Selection,
@@ -71,128 +71,6 @@ from finetune.record import (
     WarmStart,
 )
 from retrieval import Encoder
-
-ProgressCallback = Callable[[float, str], None]
-
-
-@dataclass
-class TrainingArgs:
-    """Hyperparameters of :func:`train`; every field is recorded in ``version.json``."""
-
-    base_model: str | None = None  # local model folder; None = the default MiniLM
-    epochs: int = 3  # upper bound; early stopping may end sooner
-    min_steps: int = 200  # small data sets run more epochs, up to this many optimizer steps
-    max_epochs: int = 40  # cap on the epochs that min_steps may add
-    batch_size: int = 32
-    learning_rate: float = 5e-4  # LoRA weights
-    head_learning_rate: float = 2e-3  # the head starts from a (soft) logistic regression
-    weight_decay: float = 0.01
-    warmup_ratio: float = 0.06
-    lora_r: int = 16
-    lora_alpha: int = 32
-    lora_dropout: float = 0.05
-    target_modules: list[str] | str = "auto"  # "auto": BERT's query/key/value/dense layers
-    max_length: int = 64  # tokens; customer messages are short, longer ones are truncated
-    val_fraction: float = 0.1  # stratified held-out share for early stopping and calibration
-    patience: int = 2  # epochs without validation gain before stopping
-    logreg_c: float = 1.0  # inverse regularisation of the logistic-regression initialisation: a soft
-    # start leaves the LoRA weights a learning signal (C=10 fits the training set almost perfectly)
-    label_smoothing: float = 0.0  # share of each target spread over the other intents
-    refit: bool = False  # after the epochs are chosen on validation, train again on every example (2x time)
-    fallback_cs: tuple[float, ...] = (1.0, 10.0)  # logistic regressions (C) kept instead if one beats the fine-tune
-    target_recall: float = 0.95  # share of correct validation predictions kept above the threshold
-    seed: int = 42
-    device: str = "auto"
-    # warm start (train(..., base=...)): continue from a saved version instead of from scratch
-    replay_ratio: float = 1.0  # earlier examples replayed per new example (stratified over earlier intents)
-    replay_min_per_intent: int = 8  # ... but at least this many of each earlier intent (all, if it has fewer)
-    warm_epochs: int = 1  # epochs of a warm start: a second one gained nothing on BANKING77 (benchmarks/continual.py)
-    warm_min_steps: int = 60  # small warm starts still run this many optimizer steps
-    warm_learning_rate: float = 3e-4  # LoRA weights of a warm start: already adapted, so smaller steps
-    distill_weight: float = 1.0  # warm start: pull the known intents' logits towards the base version's (0 = off)
-    distill_temperature: float = 2.0  # softening of both distributions in that pull
-    bias_correction: bool = True  # warm start with new intents: rescale their logits on the validation split (BiC)
-
-    def __post_init__(self) -> None:
-        checks = {
-            "epochs": self.epochs >= 1,
-            "batch_size": self.batch_size >= 1,
-            "learning_rate": self.learning_rate > 0,
-            "head_learning_rate": self.head_learning_rate >= 0,
-            "lora_r": self.lora_r >= 1,
-            "max_length": self.max_length >= 8,
-            "val_fraction": 0 <= self.val_fraction < 0.5,
-            "label_smoothing": 0 <= self.label_smoothing < 1,
-            "target_recall": 0 < self.target_recall <= 1,
-            "patience": self.patience >= 1,
-            "replay_ratio": self.replay_ratio >= 0,
-            "replay_min_per_intent": self.replay_min_per_intent >= 0,
-            "warm_epochs": self.warm_epochs >= 1,
-            "warm_learning_rate": self.warm_learning_rate > 0,
-            "distill_weight": self.distill_weight >= 0,
-            "distill_temperature": self.distill_temperature > 0,
-        }
-        bad = [name for name, ok in checks.items() if not ok]
-        if bad:
-            values = ", ".join(f"{name}={getattr(self, name)!r}" for name in bad)
-            raise ValueError(f"invalid training arguments: {values}")
-
-
-def stratified_split(examples: list[Example], fraction: float, seed: int) -> tuple[list[Example], list[Example]]:
-    """Holds out ``fraction`` of each intent (none of intents with fewer than 3 examples)."""
-    rng = np.random.default_rng(seed)
-    by_intent: dict[str, list[Example]] = {}
-    for example in examples:
-        by_intent.setdefault(example.intent, []).append(example)
-    train, val = [], []
-    for intent in sorted(by_intent):
-        items = by_intent[intent]
-        order = rng.permutation(len(items))
-        n_val = 0 if len(items) < 3 or fraction == 0 else max(1, round(len(items) * fraction))
-        val += [items[i] for i in order[:n_val]]
-        train += [items[i] for i in order[n_val:]]
-    return train, val
-
-
-def _select(
-    classifier: IntentClassifier,
-    initial: list[torch.Tensor],
-    fine_tuned_accuracy: float,
-    features: np.ndarray,
-    targets: np.ndarray,
-    val_features: np.ndarray,
-    val_targets: np.ndarray,
-    logreg_accuracy: float,
-    args: TrainingArgs,
-) -> Selection:
-    """Keeps the fine-tuned network unless a logistic regression on the frozen encoder does
-    better on the validation split; then the classifier becomes that regression (LoRA weights
-    back to their start, where B = 0 leaves the encoder unchanged) and is never shipped worse
-    than the baseline it started from. Ties keep the fine-tune. Returns what was compared."""
-    candidates = {args.logreg_c: (logreg_accuracy, None)}  # the head's initialisation, already scored
-    for c in args.fallback_cs:
-        if c not in candidates:
-            head = logistic_head(features, targets, len(classifier.labels), c, args.seed)
-            with torch.no_grad():
-                accuracy = float(np.mean(head(torch.from_numpy(val_features)).argmax(1).numpy() == val_targets))
-            candidates[c] = (accuracy, head)
-    best_c = max(candidates, key=lambda c: candidates[c][0])
-    accuracy, head = candidates[best_c]
-    chosen = FINE_TUNED if fine_tuned_accuracy >= accuracy else LOGISTIC_REGRESSION
-    if chosen == LOGISTIC_REGRESSION:
-        if head is None:
-            head = logistic_head(features, targets, len(classifier.labels), best_c, args.seed)
-        with torch.no_grad():
-            for param, saved in zip(trainable_parameters(classifier), initial):
-                param.copy_(saved)
-            classifier.head.weight.copy_(head.weight)
-            classifier.head.bias.copy_(head.bias)
-    return {
-        "model": chosen,
-        "fine_tuned_val_accuracy": round(fine_tuned_accuracy, 4),
-        "logreg_val_accuracy": round(accuracy, 4),
-        "logreg_c": best_c,
-    }
 
 
 def _support(classifier: IntentClassifier, examples: list[Example], label_index: dict[str, int]) -> Support:
@@ -293,29 +171,41 @@ def _start_head(
 
 
 def _refit(
+    tuned: IntentClassifier,
     examples: list[Example],
-    labels: list[str],
     args: TrainingArgs,
     epochs: int,
     report: ProgressCallback,
     show_progress: bool,
 ) -> IntentClassifier:
-    """The same recipe from the start on every example for exactly ``epochs`` epochs."""
-    label_index = {label: i for i, label in enumerate(labels)}
-    texts = [e.text for e in examples]
-    targets = np.array([label_index[e.intent] for e in examples])
+    """The same cold-start recipe on every example for exactly ``epochs`` epochs (``tuned``'s
+    best); ``tuned``'s thresholds carry over (nothing is left out to calibrate on)."""
     torch.manual_seed(args.seed)
     encoder = Encoder(args.base_model, device=args.device, max_length=args.max_length)
-    features = encoder.encode(texts, show_progress=show_progress, normalize=False)
-    head = logistic_head(features, targets, len(labels), args.logreg_c, args.seed).to(encoder.device)
+    plan = _Plan(tuned.labels, examples, [], examples, encoder, None, None)
+    rows = _Rows.of(plan)
+    features = encoder.encode(rows.train_texts, show_progress=show_progress, normalize=False)
+    start = _start_head(plan, features, rows.train_targets, np.zeros((0, features.shape[1])), rows.val_targets, args)
     add_lora(encoder, args)
-    classifier = IntentClassifier(encoder, head, labels, threshold=0.0)
-    empty = np.zeros(0, dtype=np.int64)
+    refit = IntentClassifier(
+        encoder, start.head, plan.labels, tuned.threshold, similarity_threshold=tuned.similarity_threshold
+    )
     rng = np.random.default_rng(args.seed)
     fit_classifier(
-        classifier, args, texts, targets, [], empty, epochs, rng, report, show_progress, progress_span=(0.95, 0.04)
+        refit,
+        args,
+        rows.train_texts,
+        rows.train_targets,
+        [],
+        rows.val_targets,
+        epochs,
+        rng,
+        report,
+        show_progress,
+        progress_span=(0.95, 0.04),
     )
-    return classifier
+    refit.support = _support(refit, examples, rows.label_index)
+    return refit
 
 
 def _example_record(
@@ -332,6 +222,28 @@ def _example_record(
         "trained": {example_hash(e.text, e.intent) for e in trained},
         "heldout": {example_hash(e.text, e.intent) for e in kept_out},
     }
+
+
+@dataclass
+class _Rows:
+    """The plan's splits as model inputs: texts and head columns."""
+
+    label_index: dict[str, int]
+    train_texts: list[str]
+    train_targets: np.ndarray
+    val_texts: list[str]
+    val_targets: np.ndarray
+
+    @classmethod
+    def of(cls, plan: _Plan) -> _Rows:
+        index = {label: i for i, label in enumerate(plan.labels)}
+        return cls(
+            index,
+            [e.text for e in plan.train_set],
+            np.array([index[e.intent] for e in plan.train_set]),
+            [e.text for e in plan.val_set],
+            np.array([index[e.intent] for e in plan.val_set], dtype=np.int64),
+        )
 
 
 def train(
@@ -368,102 +280,139 @@ def train(
 
     report(0.0, "Loading the base model")
     plan = _plan(in_scope, data_labels, args, base, rng)
-    encoder, labels, warm = plan.encoder, plan.labels, plan.warm
-    train_set, val_set, support_set = plan.train_set, plan.val_set, plan.support_set
-    label_index = {label: i for i, label in enumerate(labels)}
-    train_texts = [e.text for e in train_set]
-    train_targets = np.array([label_index[e.intent] for e in train_set])
-    val_texts = [e.text for e in val_set]
-    val_targets = np.array([label_index[e.intent] for e in val_set])
+    rows = _Rows.of(plan)
 
     report(0.02, "Embedding the training data")
-    features = encoder.encode(train_texts, show_progress=show_progress, normalize=False)
-    val_features = encoder.encode(val_texts, normalize=False)  # frozen: the baseline's view of them
-    start = _start_head(plan, features, train_targets, val_features, val_targets, args)
-    head = start.head
+    features = plan.encoder.encode(rows.train_texts, show_progress=show_progress, normalize=False)
+    val_features = plan.encoder.encode(rows.val_texts, normalize=False)  # frozen: the baseline's view of them
+    start = _start_head(plan, features, rows.train_targets, val_features, rows.val_targets, args)
 
-    if base is None:
-        add_lora(encoder, args)
-    classifier = IntentClassifier(encoder, head, labels, threshold=0.0)
-    initial = [p.detach().clone() for p in trainable_parameters(classifier)]  # LoRA's B is zero: the frozen encoder
-    planned, min_steps = (args.warm_epochs, args.warm_min_steps) if base is not None else (args.epochs, args.min_steps)
-    steps_per_epoch = math.ceil(len(train_texts) / args.batch_size)
-    epochs = min(max(planned, math.ceil(min_steps / steps_per_epoch)), max(planned, args.max_epochs))
-    fit = fit_classifier(
-        classifier,
-        args,
-        train_texts,
-        train_targets,
-        val_texts,
-        val_targets,
-        epochs,
-        rng,
-        report,
-        show_progress,
-        warm=base is not None,
-        teacher=start.teacher,
-        known_columns=start.known_columns,
-    )
-    history = fit.history
-
+    classifier, initial, fit = _fit(plan, rows, start, args, rng, report, show_progress)
     selection = None
-    if base is None and val_texts:
+    if plan.previous is None and rows.val_texts:
         report(0.9, "Comparing with logistic regression on the frozen encoder")
-        selection = _select(
+        selection = select_model(
             classifier,
             initial,
             fit.accuracy,
             features,
-            train_targets,
+            rows.train_targets,
             val_features,
-            val_targets,
+            rows.val_targets,
             start.val_accuracy,
             args,
         )
     classifier.eval()
-    bias_correction = None
-    if warm is not None and args.bias_correction and warm["new_intents"] and val_texts:
-        report(0.93, "Balancing the new intents' scores against the known ones")
-        with torch.no_grad():
-            pooled = torch.from_numpy(encoder.encode(val_texts, normalize=False)).to(encoder.device)
-            val_logits = head(pooled).float().cpu()
-        new_columns = [label_index[label] for label in warm["new_intents"]]
-        bias_correction = correct_new_intent_bias(head, val_logits, val_targets, new_columns)
+    bias_correction = _correct_bias(classifier, plan, rows, args, report)
 
     report(0.94, "Embedding the training examples for out-of-scope detection")
-    classifier.support = _support(classifier, support_set, label_index)
-
+    classifier.support = _support(classifier, plan.support_set, rows.label_index)
     report(0.97, "Calibrating the thresholds")
     negatives = [e.text for e in examples if e.intent == OUT_OF_SCOPE]
-    calibration = calibrate(classifier, val_texts, val_targets, train_texts, train_targets, negatives, args)
+    calibration = calibrate(
+        classifier, rows.val_texts, rows.val_targets, rows.train_texts, rows.train_targets, negatives, args
+    )
     refit = selection is not None and selection["model"] == FINE_TUNED and args.refit
     if refit:
         # the epoch count and the thresholds come from the run that held the validation split out;
         # the served network is trained the same way on every example (it would otherwise never
         # see a tenth of the data)
         report(0.95, f"Training again on every example for {fit.epoch} epochs")
-        thresholds = classifier.threshold, classifier.similarity_threshold
-        classifier = _refit(in_scope, labels, args, fit.epoch, report, show_progress)
-        classifier.threshold, classifier.similarity_threshold = thresholds
-        encoder = classifier.encoder
-        classifier.support = _support(classifier, in_scope, label_index)
+        classifier = _refit(classifier, in_scope, args, fit.epoch, report, show_progress)
         selection["refit_examples"] = len(in_scope)
-    train_seconds = time.perf_counter() - started
-    classifier.example_record = _example_record(in_scope, val_set, heldout, refit)
-    classifier.version = VersionRecord(
+
+    classifier.example_record = _example_record(in_scope, plan.val_set, heldout, refit)
+    classifier.version = _record(
+        classifier, examples, plan, args, start, fit, selection, bias_correction, calibration, started
+    )
+    if out_dir is not None:
+        classifier.save(Path(out_dir))
+    report(1.0, f"Done: validation accuracy {calibration.val_accuracy:.3f}")
+    return classifier
+
+
+def _fit(
+    plan: _Plan,
+    rows: _Rows,
+    start: _HeadStart,
+    args: TrainingArgs,
+    rng: np.random.Generator,
+    report: ProgressCallback,
+    show_progress: bool,
+) -> tuple[IntentClassifier, list[torch.Tensor], FitResult]:
+    """LoRA (a cold start adds it; a warm start's is loaded) and the fitting loop; returns the
+    classifier, its trainable weights before fitting (the frozen encoder: LoRA's B is zero), and
+    the loop's result."""
+    warm = plan.previous is not None
+    if not warm:
+        add_lora(plan.encoder, args)
+    classifier = IntentClassifier(plan.encoder, start.head, plan.labels, threshold=0.0)
+    initial = [p.detach().clone() for p in trainable_parameters(classifier)]
+    planned, min_steps = (args.warm_epochs, args.warm_min_steps) if warm else (args.epochs, args.min_steps)
+    steps_per_epoch = math.ceil(len(rows.train_texts) / args.batch_size)
+    epochs = min(max(planned, math.ceil(min_steps / steps_per_epoch)), max(planned, args.max_epochs))
+    fit = fit_classifier(
+        classifier,
+        args,
+        rows.train_texts,
+        rows.train_targets,
+        rows.val_texts,
+        rows.val_targets,
+        epochs,
+        rng,
+        report,
+        show_progress,
+        warm=warm,
+        teacher=start.teacher,
+        known_columns=start.known_columns,
+    )
+    return classifier, initial, fit
+
+
+def _correct_bias(
+    classifier: IntentClassifier, plan: _Plan, rows: _Rows, args: TrainingArgs, report: ProgressCallback
+) -> BiasCorrection | None:
+    """A warm start with new intents: their logits rescaled on the validation split (BiC)."""
+    warm = plan.warm
+    if warm is None or not args.bias_correction or not warm["new_intents"] or not rows.val_texts:
+        return None
+    report(0.93, "Balancing the new intents' scores against the known ones")
+    encoder = classifier.encoder
+    with torch.no_grad():
+        pooled = torch.from_numpy(encoder.encode(rows.val_texts, normalize=False)).to(encoder.device)
+        val_logits = classifier.head(pooled).float().cpu()
+    new_columns = [rows.label_index[label] for label in warm["new_intents"]]
+    return correct_new_intent_bias(classifier.head, val_logits, rows.val_targets, new_columns)
+
+
+def _record(
+    classifier: IntentClassifier,
+    examples: list[Example],
+    plan: _Plan,
+    args: TrainingArgs,
+    start: _HeadStart,
+    fit: FitResult,
+    selection: Selection | None,
+    bias_correction: BiasCorrection | None,
+    calibration: Calibration,
+    started: float,
+) -> VersionRecord:
+    """What ``version.json`` says about this run."""
+    encoder = classifier.encoder
+    return VersionRecord(
         created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         base_model=BaseModel(**encoder.describe(), path=str(encoder.model_dir)),
         data_hash=data_hash(examples),
         examples=ExampleCounts(
             total=len(examples),
-            train=len(train_set),
-            validation=len(val_set),
+            train=len(plan.train_set),
+            validation=len(plan.val_set),
             heldout=len(classifier.example_record["heldout"]),
         ),
-        warm_start=warm,
+        warm_start=plan.warm,
         bias_correction=bias_correction,
         selected=selection,
-        intent_counts=dict(sorted(Counter(e.intent for e in in_scope).items())),
+        intent_counts=dict(sorted(Counter(e.intent for e in examples if e.intent != OUT_OF_SCOPE).items())),
         hyperparameters=asdict(args),
         threshold_calibration=ThresholdCalibration(
             on=calibration.on, target_recall=args.target_recall, out_of_scope_examples=calibration.steered
@@ -472,15 +421,11 @@ def train(
             val_accuracy=_round(calibration.val_accuracy),
             logreg_val_accuracy=_round(start.val_accuracy),
             best_epoch=fit.epoch,
-            epochs_run=len(history),
-            train_seconds=round(train_seconds, 1),
-            history=history,
+            epochs_run=len(fit.history),
+            train_seconds=round(time.perf_counter() - started, 1),
+            history=fit.history,
         ),
     )
-    if out_dir is not None:
-        classifier.save(Path(out_dir))
-    report(1.0, f"Done: validation accuracy {calibration.val_accuracy:.3f}")
-    return classifier
 
 
 def _round(value: float) -> float | None:

@@ -8,10 +8,18 @@ import numpy as np
 import pytest
 import torch
 
-from finetune import Example, IntentClassifier, ModelMismatchError, TrainingArgs, evaluate, example_hash, train
+from finetune import (
+    Example,
+    IntentClassifier,
+    ModelMismatchError,
+    TrainingArgs,
+    evaluate,
+    example_hash,
+    stratified_split,
+    train,
+)
 from finetune.fit import length_grouped_batches
 from finetune.oos import calibrate_threshold
-from finetune.train import stratified_split
 
 TINY = {
     "order_status": [
