@@ -47,7 +47,7 @@ def load_classifier(settings: Settings, path: Path) -> IntentClassifier:
     """A registered version, loaded for serving as the settings say (base model, device,
     precision, runtime). Raises ``ModelMismatchError`` for one that cannot serve."""
     classifier = IntentClassifier.load(
-        path, base_model=settings.model, device=settings.device, precision=settings.precision
+        path, base_model=settings.model_path, device=settings.device, precision=settings.precision
     )
     use_runtime(classifier.encoder, settings, "classifier")
     return classifier
@@ -60,9 +60,9 @@ def models_registry(settings: Settings) -> Registry:
 def train_default_model(settings: Settings, progress: Progress | None = None, show_progress: bool = True) -> Path:
     """Trains a version on the assets' intents, registers and activates it."""
     registry = models_registry(settings)
-    examples = load_examples(Path(settings.assets_dir) / "intents.yaml")
+    examples = load_examples(settings.assets_path / "intents.yaml")
     name = registry.new_version_name()
-    args = TrainingArgs(base_model=settings.model, device=settings.device)
+    args = TrainingArgs(base_model=settings.model_path, device=settings.device)
     train(examples, args, out_dir=registry.root / name, progress=progress, show_progress=show_progress)
     registry.activate(name)
     return registry.root / name
@@ -92,7 +92,7 @@ def ensure_classifier(
             registry.activate(name)
             log.warning("serving the last good version, %s, instead of %s", name, current.name)
             return classifier
-    log.info("no trained model for this base model yet: training the default bot from %s", settings.assets_dir)
+    log.info("no trained model for this base model yet: training the default bot from %s", settings.assets_path)
     path = train_default_model(settings, progress, show_progress)
     return load_classifier(settings, path)
 
@@ -106,7 +106,7 @@ def embedders_registry(settings: Settings) -> Registry:
 def checked_adapter(settings: Settings, version: Path) -> Path:
     """The adapter folder of embedder ``version``; ``ValueError`` when it cannot serve: trained
     on another base model than the settings name, unreadable, or damaged."""
-    base = Path(settings.model) if settings.model else default_model_path()
+    base = Path(settings.model_path) if settings.model_path else default_model_path()
     try:
         trained_on = load_record(version)["base_model"]["fingerprint"]
     except (OSError, ValueError, KeyError) as exc:
@@ -134,7 +134,7 @@ def serving_adapter(settings: Settings) -> Path | None:
 
 def faq_encoder(settings: Settings, adapter: Path | None = None) -> Encoder:
     """The FAQ's embedder, on the configured runtime: the base model with ``adapter`` merged."""
-    encoder = Encoder(settings.model, device=settings.device, precision=settings.precision, adapter=adapter)
+    encoder = Encoder(settings.model_path, device=settings.device, precision=settings.precision, adapter=adapter)
     use_runtime(encoder, settings, "embedder")
     return encoder
 

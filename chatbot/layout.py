@@ -8,6 +8,7 @@
       faq/active.json            the FAQ an operator applied (absent: the configured FAQ file)
       faq/index-<faq>-<model>-<factory>/   the FAQ index built for that FAQ, model and FAISS factory
       faq/embedders/             FAQ-adapted embedder versions (a Registry too)
+      encoders/<name>/           embedding models built offline (python -m retrieval models install)
       onnx/<role>/<weights>/     ONNX exports of the classifier's and the FAQ's encoder
       exports/                   conversation exports written by the console
 """
@@ -41,6 +42,10 @@ class DataLayout:
     @property
     def embedders(self) -> Path:
         return self.faq / "embedders"
+
+    @property
+    def encoders(self) -> Path:
+        return self.root / "encoders"
 
     @property
     def exports(self) -> Path:

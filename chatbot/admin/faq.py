@@ -131,7 +131,7 @@ class FaqAdmin:
         entries = list(self.bot.faq.entries)
         name = self.embedders.new_version_name()
         progress = self.jobs.progress(job)
-        report = adapt_embedder(entries, self.settings.model, self.embedders.root / name, args, progress)
+        report = adapt_embedder(entries, self.settings.model_path, self.embedders.root / name, args, progress)
         job.progress, job.message = 0.96, "Indexing the FAQ with the chosen embedder"
         if report.selected == "adapted":
             self.use_embedder(name)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import asdict
-from pathlib import Path
 
 from chatbot.admin.jobs import Job, JobRunner
 from chatbot.admin.report import Gate, HeldOut, NewIntents, OldIntents, RetrainReport, TrainingRun, check_gate
@@ -61,7 +60,7 @@ class ModelAdmin:
     # -- training ----------------------------------------------------------------------------
     def training_examples(self) -> list[Example]:
         """The intents' own examples plus every example labelled since (imports, reviews)."""
-        examples = load_examples(Path(self.settings.assets_dir) / "intents.yaml")
+        examples = load_examples(self.settings.assets_path / "intents.yaml")
         seen = {(e.text, e.intent) for e in examples}
         for row in self.store.examples():
             if (row["text"], row["intent"]) not in seen:
@@ -116,7 +115,7 @@ class ModelAdmin:
         for overlap in overlaps:
             log.warning(overlap.warning())
         name = self.registry.new_version_name()
-        args = args or TrainingArgs(base_model=self.settings.model, device=self.settings.device)
+        args = args or TrainingArgs(base_model=self.settings.model_path, device=self.settings.device)
         classifier, warm_start_from, scratch_reason = self._train(train_set, test_set, args, progress)
         progress(1.0, "Evaluating against the serving version")
         job.progress = 0.92
