@@ -17,22 +17,24 @@ STOPWORDS = frozenset(
 )
 _WORD = re.compile(r"[^\W_]+(?:[-_./][^\W_]+)*")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+_CJK_RUN = re.compile(f"({_CJK.pattern}+)")  # split() keeps the runs, between the other text
 
 
 def lexical_tokens(text: str) -> list[str]:
     """Lower-cased words for BM25: codes like ``hg-4471`` stay whole and also split into parts;
-    CJK runs become character unigrams and bigrams (they have no spaces between words)."""
+    CJK runs become character unigrams and bigrams (they have no spaces between words), and the
+    Latin words and codes between them are words again (``订单a-12345到了吗`` keeps ``a-12345``)."""
     tokens: list[str] = []
-    for word in _WORD.findall(text.casefold()):
-        if _CJK.search(word):
-            chars = [c for c in word if not c.isspace()]
-            tokens += chars + [a + b for a, b in zip(chars, chars[1:])]
+    for piece in _CJK_RUN.split(text.casefold()):
+        if _CJK.match(piece):
+            tokens += list(piece) + [a + b for a, b in zip(piece, piece[1:])]
             continue
-        if word not in STOPWORDS:
-            tokens.append(word)
-        parts = re.split(r"[-_./]", word)
-        if len(parts) > 1:
-            tokens += [p for p in parts if p and p not in STOPWORDS]
+        for word in _WORD.findall(piece):
+            if word not in STOPWORDS:
+                tokens.append(word)
+            parts = re.split(r"[-_./]", word)
+            if len(parts) > 1:
+                tokens += [p for p in parts if p and p not in STOPWORDS]
     return tokens
 
 
