@@ -238,3 +238,19 @@ def test_long_and_odd_input_is_fast_and_safe():
     assert time.perf_counter() - started < 2.0
     assert sum(e.type == "order_id" for e in found) == 200
     assert EXTRACTOR.extract("Привет, مرحبا, 你好 \x00\u200b", today=WED) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("on 2024/03/05", [("date", "2024-03-05")]),  # a year first is never MDY or DMY
+        ("2024.3.5", [("date", "2024-03-05")]),
+        ("2023/02/29 or 2024/3.5", []),
+        ("付了EUR 12", [("amount", "12.00 EUR")]),  # codes and words end at Chinese characters too
+        ("退12 euros吗", [("amount", "12.00 EUR")]),
+        ("打06 1234 5678谢谢", [("phone", "+31612345678")]),
+        ("Ａ－１２３４５ and ＄５", [("order_id", "A-12345"), ("amount", "5.00 USD")]),  # full-width, folded
+    ],
+)
+def test_english_rules_next_to_chinese_and_full_width_text(text, expected):
+    assert [(e.type, e.value) for e in EXTRACTOR.extract(text, today=WED)] == expected

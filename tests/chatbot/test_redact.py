@@ -216,3 +216,57 @@ def test_non_luhn_numbers_are_not_cards():
         checked += 1
         grouped = " ".join(number[i : i + 4] for i in range(0, 16, 4))
         assert "[CARD]" not in redact(f"ref {number} and {grouped}")
+
+
+# -- Chinese text: no spaces around what must go, full-width forms, resident ID numbers ---------------
+ZH_CASES = [
+    # (text, redacted)
+    ("我的邮箱是abc@qq.com谢谢", "我的邮箱是[EMAIL]谢谢"),  # the address ends at Chinese characters
+    ("邮箱：Zhang.San@QQ.COM。", "邮箱：[EMAIL]。"),
+    ("手机号13812345678", "手机号[PHONE]"),
+    ("电话13812345678谢谢", "电话[PHONE]谢谢"),
+    ("电话+86 138 1234 5678", "电话[PHONE]"),  # Luhn-valid too, but written as a phone number
+    ("电话 0086 13812345678", "电话 [PHONE]"),
+    ("138-1234-5678", "[PHONE]"),
+    ("手机：１３８ １２３４ ５６７８。", "手机：[PHONE]。"),  # full-width digits and punctuation
+    ("📱13812345678🙂", "📱[PHONE]🙂"),
+    ("座机010-12345678", "座机[PHONE]"),
+    ("银行卡6222021234567890128", "银行卡[CARD]"),  # Luhn-valid, glued to Chinese
+    ("卡号6222 0212 3456 7890 128，谢谢", "卡号[CARD]，谢谢"),
+    ("身份证11010519491231002X", "身份证[ID]"),  # check character X
+    ("身份证号：440304199003074510，", "身份证号：[ID]，"),
+    ("身份证110105 19491231 002X号", "身份证[ID]号"),  # grouped 6-8-4
+    ("身份证号：４４０３０４１９９００３０７４５１０", "身份证号：[ID]"),  # full-width
+    # what must stay: order numbers (also ones that contain a mobile number), dates, amounts, near misses
+    ("我的order A-12345到哪了", "我的order A-12345到哪了"),
+    ("订单A-13812345678", "订单A-13812345678"),
+    ("单号ORD13812345678", "单号ORD13812345678"),
+    ("号码21234567890", "号码21234567890"),  # 11 digits, no mobile starts with 2
+    ("单号202403051234，2024年3月5日付了1.2万元", "单号202403051234，2024年3月5日付了1.2万元"),
+    ("身份证号110105194912310021", "身份证号110105194912310021"),  # wrong check character, not Luhn-valid
+    ("证件110105194912310028", "证件[CARD]"),  # wrong check character, but Luhn-valid: a card number
+    ("证件440304199013074514", "证件[CARD]"),  # check character right, month 13: no ID, Luhn-valid
+    ("你好，在吗？", "你好，在吗？"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), ZH_CASES, ids=[c[0][:20] for c in ZH_CASES])
+def test_chinese_redaction_table(text, expected):
+    assert redact(text) == expected
+
+
+def test_chinese_mobiles_need_the_cn_region():
+    assert Redactor(regions=["NL"]).redact("手机号13812345678") == "手机号13812345678"
+    assert Redactor(regions=["CN"]).redact("手机号13812345678") == "手机号[PHONE]"
+    assert Redactor(regions=["NL"]).redact("手机号+8613812345678") == "手机号[PHONE]"  # a country code needs none
+
+
+def test_chinese_redaction_is_fast():
+    redactor = Redactor()
+    messages = [
+        f"订单A-12345昨天付了199元，手机{13812345000 + i}，身份证11010519491231002X，邮箱abc@qq.com" for i in range(200)
+    ]
+    started = time.perf_counter()
+    for message in messages:
+        assert "13812345" not in redactor.redact(message)
+    assert (time.perf_counter() - started) / len(messages) < 0.02
