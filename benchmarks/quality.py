@@ -1,7 +1,7 @@
 """The project's quality yardstick: FAQ retrieval and intent classification, ours against a plain baseline.
 
     nice -n 10 python benchmarks/quality.py [--only faq|intent] [--splits 3] [--model DIR] [--quick]
-        [--args JSON] [--chinese] [--no-smp] [--no-adapt] [--threads N] [--json-out FILE]
+        [--args JSON] [--chinese] [--no-smp] [--no-adapt] [--sets A,B] [--threads N] [--json-out FILE]
 
 FAQ retrieval (hit@1, hit@5, MRR within the top 10): the product's search (``FaqIndex.build(...,
 "Flat")`` and ``index.search``, as ``python -m retrieval evaluate`` runs it) against dense search
@@ -14,8 +14,9 @@ gate refused the adapter); the router figures are those of the served embedder.
 ``--no-adapt`` skips this (minutes per FAQ set). Data sets: ``own`` (assets/faq.csv
 and faq_eval.csv), ``covidfaq``, ``banking77-faq`` (BANKING77 turned into an FAQ per split
 seed: per intent 1 question + 4 alternatives, the next 20 utterances are queries) and
-``afqmc-faq`` (Chinese; only with ``--model`` or ``--chinese``: the default MiniLM cannot
-read Chinese).
+``own-zh`` (assets/zh: the Chinese bot's FAQ and its paraphrased questions) and ``afqmc-faq``
+(Chinese; these two only with ``--model`` or ``--chinese``: the default MiniLM cannot read
+Chinese).
 
 Intent classification (accuracy and macro-F1 on held-out rows, no out-of-scope threshold):
 ``finetune.train`` then ``finetune.evaluate``, against logistic regression on the frozen
@@ -62,6 +63,7 @@ from retrieval.__main__ import evaluate_queries, read_queries  # noqa: E402
 
 DATA = PROJECT / ".." / "shared" / "data"
 ASSETS = PROJECT / "assets"
+DATA_SETS = ("own", "covidfaq", "banking77-faq", "own-zh", "afqmc-faq", "banking77", "smp2017")
 QUICK_QUERIES = 40  # --quick: queries per FAQ set
 QUICK_INTENTS, QUICK_PER_INTENT = 20, 15  # --quick: the BANKING77 subset trained on
 QUICK_TRAINING = {"epochs": 1, "min_steps": 5, "max_epochs": 1}  # --quick: under --args
@@ -91,6 +93,11 @@ class IntentSplit:
 def own_faq() -> FaqSet:
     entries = load_faq(ASSETS / "faq.csv")
     return FaqSet("own", entries, read_queries(ASSETS / "faq_eval.csv", {e.id for e in entries}))
+
+
+def own_zh_faq() -> FaqSet:
+    entries = load_faq(ASSETS / "zh" / "faq.csv")
+    return FaqSet("own-zh", entries, read_queries(ASSETS / "zh" / "faq_eval.csv", {e.id for e in entries}))
 
 
 def covidfaq() -> FaqSet:
@@ -506,6 +513,13 @@ class Options:
     adapt: bool
     threads: int  # torch CPU threads; 0 = torch's default
     training: dict  # TrainingArgs fields
+    sets: frozenset[str] | None = None  # --sets: only these data sets
+
+    def wanted(self, name: str, skipped: dict[str, str]) -> bool:
+        if self.sets is None or name in self.sets:
+            return True
+        skipped[name] = "not in --sets"
+        return False
 
 
 def faq_part(options: Options, skipped: dict[str, str]) -> dict[str, list[FaqRun]]:
@@ -514,15 +528,17 @@ def faq_part(options: Options, skipped: dict[str, str]) -> dict[str, list[FaqRun
     encoder = Encoder(options.model)
     max_queries = QUICK_QUERIES if options.quick else None
     by_intent = banking77_by_intent()
-    jobs = [(own_faq, None), (covidfaq, None)]
+    jobs = [(own_faq, "own", None), (covidfaq, "covidfaq", None)]
     jobs += [
-        (lambda seed=seed: banking77_faq(by_intent, seed), seed)
+        (lambda seed=seed: banking77_faq(by_intent, seed), "banking77-faq", seed)
         for seed in range(1 if options.quick else options.splits)
     ]
     if options.chinese:
-        jobs.append((afqmc_faq, None))
+        jobs += [(own_zh_faq, "own-zh", None), (afqmc_faq, "afqmc-faq", None)]
     else:
-        skipped["afqmc-faq"] = "Chinese: needs --model DIR or --chinese (the default MiniLM cannot read Chinese)"
+        reason = "Chinese: needs --model DIR or --chinese (the default MiniLM cannot read Chinese)"
+        skipped["own-zh"] = skipped["afqmc-faq"] = reason
+    jobs = [(load, seed) for load, name, seed in jobs if options.wanted(name, skipped)]
     adapt = AdaptArgs(**(QUICK_ADAPT if options.quick else {})) if options.adapt else None
     if adapt is None:
         skipped["adapted"] = "--no-adapt"
@@ -536,12 +552,14 @@ def faq_part(options: Options, skipped: dict[str, str]) -> dict[str, list[FaqRun
 def intent_part(options: Options, skipped: dict[str, str]) -> dict[str, list[IntentRun]]:
     from tqdm.auto import tqdm
 
-    splits = [banking77_quick_split()] if options.quick else banking77_splits(options.splits)
+    splits = []
+    if options.wanted("banking77", skipped):
+        splits += [banking77_quick_split()] if options.quick else banking77_splits(options.splits)
     if options.quick:
         skipped["smp2017"] = "--quick"
     elif not options.smp:
         skipped["smp2017"] = "--no-smp"
-    else:
+    elif options.wanted("smp2017", skipped):
         splits.append(smp2017_split())
     results: dict[str, list[IntentRun]] = {}
     for split in tqdm(splits, desc="intent splits", unit="split", file=sys.stderr):
@@ -582,6 +600,9 @@ def parse_options(argv: list[str] | None) -> tuple[Options, str | None]:
     parser.add_argument("--chinese", action="store_true", help="run afqmc-faq with the default model too")
     parser.add_argument("--no-smp", action="store_true", help="skip the SMP2017 intent data set")
     parser.add_argument("--no-adapt", action="store_true", help="skip adapting the embedder to each FAQ")
+    parser.add_argument(
+        "--sets", default=None, help=f"comma-separated data sets to run (default: all of {', '.join(DATA_SETS)})"
+    )
     parser.add_argument("--json-out", default=None, help="also write the JSON result to this file")
     parser.add_argument(
         "--threads", type=int, default=0, help="torch CPU threads (default 0: torch's choice); 1 on a shared machine"
@@ -591,6 +612,9 @@ def parse_options(argv: list[str] | None) -> tuple[Options, str | None]:
         parser.error(f"--splits must be at least 1, got {args.splits}")
     if args.threads < 0:
         parser.error(f"--threads must be 0 (torch's choice) or more, got {args.threads}")
+    sets = None if args.sets is None else frozenset(s.strip() for s in args.sets.split(",") if s.strip())
+    if sets is not None and not sets <= set(DATA_SETS):
+        parser.error(f"--sets: unknown {sorted(sets - set(DATA_SETS))}; known: {', '.join(DATA_SETS)}")
     options = Options(
         faq=args.only in (None, "faq"),
         intent=args.only in (None, "intent"),
@@ -602,6 +626,7 @@ def parse_options(argv: list[str] | None) -> tuple[Options, str | None]:
         adapt=not args.no_adapt,
         threads=args.threads,
         training=training_args(args.quick, args.model, args.args, parser),
+        sets=sets,
     )
     return options, args.json_out
 

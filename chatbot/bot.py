@@ -344,13 +344,12 @@ class Bot:
             return None
         if pending.retries < self.settings.slot_retries:
             pending.retries += 1
-            description = pending.slot.name.replace("_", " ")
-            text = self.domain.render("slot_retry", {"slot": description, "prompt": pending.slot.prompt})
+            text = self.domain.render("slot_retry", {"slot": pending.slot.label, "prompt": pending.slot.prompt})
             return Reply(text, "ask_slot", pending.intent.name, prediction.confidence)
         session.pending = None
         session.offered_handoff = True
         session.offers = [self._person_offer()]
-        text = self.domain.render("slot_missing", {"slot": pending.slot.name.replace("_", " ")})
+        text = self.domain.render("slot_missing", {"slot": pending.slot.label})
         return Reply(text, "fallback", pending.intent.name, prediction.confidence, [self.person_label])
 
     def _person_offer(self) -> Offer:
@@ -373,9 +372,8 @@ class Bot:
                 "next_opening": opening.isoformat() if opening is not None else None,
             }
             if opening is not None:
-                text = self.domain.render(
-                    "handoff_closed", {**session.slots, "next_open": self.business_hours.describe_next(now)}
-                )
+                next_open = self.domain.describe_opening(opening, now)
+                text = self.domain.render("handoff_closed", {**session.slots, "next_open": next_open})
         return Reply(text, "handoff", name, confidence, trace=trace)
 
     def _search_faq(

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, get_args
 
 import yaml
-from pydantic import AfterValidator, BeforeValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from chatbot.entities import Entity, EntityConfigError, EntityDecl, EntityExtractor, EntitySpec, PatternEntity
@@ -41,6 +41,9 @@ SYSTEM_TEMPLATES = (  # what the router says itself; every customer-facing sente
     "talk_to_person",
     "server_error",
     "busy",
+    "next_open_today",
+    "next_open_tomorrow",
+    "next_open_later",
 )
 
 
@@ -53,6 +56,7 @@ class Slot:
     name: str
     entity: str
     prompt: str
+    label: str  # the slot as customers read it: {slot} in slot_retry and slot_missing
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,7 @@ class Domain:
     variables: dict[str, str]
     roles: Roles = field(default_factory=Roles)
     examples: tuple[str, ...] = ()  # questions the chat page offers to try (templates.yaml)
+    weekdays: tuple[str, ...] = ()  # Monday first, in the bot's language; () = dates instead
     rng: random.Random = field(default_factory=random.Random, repr=False)
 
     @classmethod
@@ -121,7 +126,7 @@ class Domain:
                 intent.handler,
                 intent.template or None,
                 tuple(
-                    Slot(slot_name, slot.entity, slot.prompt or f"What is your {slot_name.replace('_', ' ')}?")
+                    Slot(slot_name, slot.entity, slot.prompt, slot.label or slot_name.replace("_", " "))
                     for slot_name, slot in intent.slots.items()
                 ),
                 intent.suggestion,
@@ -131,13 +136,25 @@ class Domain:
         said = declared.roles
         roles = Roles(said.affirm, said.deny, said.handoff, frozenset(said.small_talk), frozenset(said.offers_person))
         templates = {name: tuple(variants) for name, variants in texts.templates.items()}
-        return cls(intents, extractor, templates, dict(texts.variables), roles, tuple(texts.examples))
+        return cls(
+            intents, extractor, templates, dict(texts.variables), roles, tuple(texts.examples), tuple(texts.weekdays)
+        )
 
     def render(self, template: str, slots: dict[str, str] | None = None) -> str:
         """Fills a template; user text only ever enters as a value, never as a format string."""
         variant = self.rng.choice(self.templates[template])
         values = {**self.variables, **(slots or {})}
         return variant.format_map(_Missing(values))
+
+    def describe_opening(self, start: datetime, now: datetime) -> str:
+        """When the team is back (``start``, in the business hours' time zone), in the bot's words:
+        ``next_open_today``, ``next_open_tomorrow`` or ``next_open_later`` with ``{time}``,
+        ``{timezone}``, ``{weekday}`` (``weekdays``, else the date) and ``{date}`` (ISO)."""
+        days = (start.date() - now.astimezone(start.tzinfo).date()).days
+        template = "next_open_today" if days == 0 else "next_open_tomorrow" if days == 1 else "next_open_later"
+        weekday = self.weekdays[start.weekday()] if self.weekdays else start.date().isoformat()
+        values = {"time": f"{start:%H:%M}", "timezone": str(start.tzinfo), "weekday": weekday}
+        return self.render(template, {**values, "date": start.date().isoformat()})
 
     @property
     def entities(self) -> dict[str, EntitySpec]:
@@ -179,7 +196,8 @@ def _fields(template: str) -> set[str]:
 # -- the files' schemas ----------------------------------------------------------------------------
 class SlotDecl(Schema):
     entity: str  # an entity declared under entities:
-    prompt: Text = ""  # the question asking for it; "" = "What is your <slot name>?"
+    prompt: Text  # the question asking for it
+    label: Text = ""  # its name as customers read it ({slot} in slot_retry); "" = the name, _ as spaces
 
 
 class IntentDecl(Schema):
@@ -242,6 +260,14 @@ class TemplatesFile(Schema):
     variables: dict[str, Text] = {}  # filled into every template: {shop_name}
     templates: dict[str, Variants] = {}
     examples: list[Text] = []  # questions the chat page offers to try
+    weekdays: list[Text] = []  # Monday first, for next_open_later
+
+    @field_validator("weekdays")
+    @classmethod
+    def _seven(cls, value: list[str]) -> list[str]:
+        if value and len(value) != 7:
+            raise ValueError(f"seven names, Monday first, or none; got {len(value)}")
+        return value
 
 
 def _validated(path: Path, schema: type[Schema]) -> tuple[Any, list[str]]:

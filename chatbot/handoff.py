@@ -136,16 +136,6 @@ class BusinessHours:
                     return start
         return None
 
-    def describe_next(self, now: datetime) -> str | None:
-        """``"on Monday at 09:00 (Europe/Amsterdam)"``, ``"tomorrow at ..."``, ``"today at ..."``;
-        None when open now or never open."""
-        start = self.next_opening(now)
-        if start is None:
-            return None
-        days = (start.date() - now.astimezone(self.tz).date()).days
-        when = "today" if days == 0 else "tomorrow" if days == 1 else f"on {DAY_NAMES[start.weekday()]}"
-        return f"{when} at {start:%H:%M} ({self.tz.key})"
-
 
 class Webhook:
     """POSTs JSON to ``url``: ``timeout`` seconds an attempt, ``retries`` more attempts after

@@ -107,8 +107,9 @@ intents:
         "did you mean 'handoff'?",
         f"{intents}: intents.agree: unknown keys ['tempalte']; allowed: handler, template, slots, suggestion, "
         "examples; did you mean 'template'?",
-        f"{intents}: intents.person.slots.order_id: unknown keys ['promt', 'retries']; allowed: entity, prompt; "
-        "did you mean 'prompt' for 'promt'?",
+        f"{intents}: intents.person.slots.order_id: needs 'prompt'",
+        f"{intents}: intents.person.slots.order_id: unknown keys ['promt', 'retries']; allowed: entity, prompt, "
+        "label; did you mean 'prompt' for 'promt'?",
         f"{intents}: unknown keys ['versoin']; allowed: version, roles, entities, intents; did you mean 'version'?",
     ]
 
@@ -133,7 +134,7 @@ intents:
     handler: template
     template: order_stauts
     slots:
-      order_id: {entity: ordr}
+      order_id: {entity: ordr, prompt: "Which order?"}
   cancel: {handler: template, template: cancel_order}
 """,
         templates,
@@ -171,7 +172,7 @@ intents:
     handler: template
     template: order_status
     slots:
-      order_id: {entity: order_id}
+      order_id: {entity: order_id, prompt: "Which order?"}
     suggestion: Where is my order?
   ask: {handler: faq, slots: }
 """,
@@ -179,7 +180,9 @@ intents:
     domain = Domain.load(tmp_path)
     order = domain.intents["order"]
     assert (order.handler, order.template, order.suggestion) == ("template", "order_status", "Where is my order?")
-    assert [(s.name, s.entity, s.prompt) for s in order.slots] == [("order_id", "order_id", "What is your order id?")]
+    assert [(s.name, s.entity, s.prompt, s.label) for s in order.slots] == [
+        ("order_id", "order_id", "Which order?", "order id")  # the label defaults to the name
+    ]
     assert (domain.intents["ask"].template, domain.intents["ask"].slots) == (None, ())
     assert domain.roles.affirm is None and domain.roles.small_talk == frozenset()
     assert domain.variables == {"shop_name": "Harbor Goods", "return_days": "30"}

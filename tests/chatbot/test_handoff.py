@@ -13,12 +13,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from chatbot import Bot, Settings
+from chatbot.domain import Domain
 from chatbot.handoff import BusinessHours, BusinessHoursError, Webhook
 from chatbot.settings import SettingsError
 from chatbot.store import Store
-from tests.conftest import free_port
+from tests.conftest import PROJECT, free_port
 
 HOURS = "Mon-Fri 09:00-17:00; Sat 10:00-14:00"
+ENGLISH, CHINESE = Domain.load(PROJECT / "assets"), Domain.load(PROJECT / "assets" / "zh")
 AMSTERDAM = "Europe/Amsterdam"
 
 
@@ -42,7 +44,17 @@ def at(text: str) -> datetime:
 def test_business_hours_table(now, is_open, next_open):
     hours = BusinessHours.parse(HOURS, AMSTERDAM)
     assert hours.is_open(at(now)) is is_open
-    assert hours.describe_next(at(now)) == next_open
+    opening = hours.next_opening(at(now))
+    assert (opening and ENGLISH.describe_opening(opening, at(now))) == next_open
+
+
+def test_the_next_opening_is_said_in_the_bot_s_language():
+    hours = BusinessHours.parse(HOURS, "Asia/Shanghai")
+    saturday = at("2026-11-21T15:00:00+08:00")
+    opening = hours.next_opening(saturday)
+    assert CHINESE.describe_opening(opening, saturday) == "周一 09:00（Asia/Shanghai）"
+    assert CHINESE.describe_opening(opening, at("2026-11-22T20:00:00+08:00")) == "明天 09:00（Asia/Shanghai）"
+    assert "周一 09:00" in CHINESE.render("handoff_closed", {"next_open": CHINESE.describe_opening(opening, saturday)})
 
 
 def test_business_hours_grammar():
