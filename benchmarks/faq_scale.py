@@ -40,7 +40,7 @@ import faiss  # noqa: E402
 import numpy as np  # noqa: E402
 
 from retrieval import Encoder, FaqEntry, FaqIndex  # noqa: E402
-from retrieval.index import APPROXIMATE_FROM_ROWS, choose_index_factory  # noqa: E402
+from retrieval.vectors import APPROXIMATE_FROM_ROWS, choose_index_factory  # noqa: E402
 
 NAMES = (
     "Fjord Nordby Alva Birk Dune Ember Fika Gran Hav Isla Juno Kala Lind Mira Norr Oslo Pine Runa Saga Tova "

@@ -27,9 +27,7 @@ rows, then rebuilt.
 
 from __future__ import annotations
 
-import json
 import os
-import time
 from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property
@@ -38,22 +36,17 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from retrieval.atomic import atomic_directory, file_sha256
 from retrieval.calibration import FaqThresholds, calibrate_faq
 from retrieval.encoder import Encoder
-from retrieval.faq import FaqEntry, faq_hash, validate_faq
+from retrieval.faq import FaqEntry, faq_hash
+from retrieval.index_files import IndexMismatchError, SavedIndex, read_index, write_index
 from retrieval.lexical import Bm25, is_code, lexical_tokens, segments
+from retrieval.vectors import APPROXIMATE_FROM_ROWS, choose_index_factory, copy_rows, is_exact, new_faiss_index, tune
 
-SCHEMA_VERSION = 2  # the saved folder's layout; a folder of another version is refused (the bot rebuilds it)
 ANSWER_WEIGHT = 0.05  # fuse(): weight of the weaker of (best phrasing, answer) cosine
 CODE_MAX_ENTRIES = 3  # a code typed by the customer puts first the entries naming it, if at most this many
 LEXICAL_WEIGHT = 0.05  # fuse(): weight of the share of the query's lexical weight an entry matches
 AUTO = "auto"
-APPROXIMATE_FROM_ROWS = 50_000  # measured by benchmarks/faq_scale.py (see choose_index_factory)
-HNSW_M = 32  # graph degree: recall 0.99+ at 1M entries with the efSearch below
-HNSW_EF_CONSTRUCTION = 40
-HNSW_EF_SEARCH = 128
-IVF_NPROBE = 32  # for a configured IVF factory (an automatic index is never IVF)
 LEXICAL_FULL_SCAN_ROWS = 50_000  # longer posting lists only score rows found otherwise
 RETIRED_REBUILD_SHARE = 0.25  # a graph index with more retired rows than this is rebuilt
 
@@ -80,74 +73,6 @@ def _row_texts(entry: FaqEntry) -> tuple[str, ...]:
     """What is indexed for an entry: every question phrasing, then the answer (customers
     often word a question like its answer: "can I pay with PayPal" vs "we accept PayPal")."""
     return (*entry.phrasings, entry.answer)
-
-
-INDEX_FILES = ("index.faiss", "vectors.npy", "faiss_ids.npy", "faq.json")  # checksummed in meta.json
-_META_KEYS = ("embedder", "faq_hash", "index_factory", "index_factory_setting", "approximate_from")  # load() reads
-
-
-def choose_index_factory(rows: int, approximate_from: int = APPROXIMATE_FROM_ROWS) -> str:
-    """The FAISS factory string for ``rows`` vectors when none is configured.
-
-    Exact ``Flat`` below ``approximate_from`` rows: a query costs about 0.1 ms per thousand
-    rows on one core, and nothing is approximate. From there on ``HNSW32,SQ8``: a graph over
-    8-bit codes (a quarter of the float size; the stored float vectors re-score the
-    candidates). Measured on 2 cores: IVF needs so many probed lists for recall@10 >= 0.95
-    at a million rows that it is no faster than the graph, and it is slower to build.
-    """
-    return "Flat" if rows < approximate_from else f"HNSW{HNSW_M},SQ8"
-
-
-def _is_exact(index: faiss.Index) -> bool:
-    return isinstance(faiss.downcast_index(index), faiss.IndexFlat)
-
-
-def _tune(index: faiss.Index) -> faiss.Index:
-    """Search-time parameters FAISS does not take from the factory string. Returns ``index``
-    itself (a downcast wrapper does not own the C++ object, so it must not replace it)."""
-    inner = faiss.downcast_index(index)
-    if isinstance(inner, faiss.IndexHNSW):
-        inner.hnsw.efSearch = max(inner.hnsw.efSearch, HNSW_EF_SEARCH)
-    elif isinstance(inner, faiss.IndexIVF):
-        inner.nprobe = min(inner.nlist, max(inner.nprobe, IVF_NPROBE))
-    return index
-
-
-def _new_faiss_index(vectors: np.ndarray, factory: str) -> faiss.Index:
-    """Builds (and trains, on a fixed sample, when the index type needs it) a FAISS index."""
-    index = faiss.index_factory(vectors.shape[1], factory, faiss.METRIC_INNER_PRODUCT)
-    inner = faiss.downcast_index(index)
-    if isinstance(inner, faiss.IndexHNSW):
-        inner.hnsw.efConstruction = max(inner.hnsw.efConstruction, HNSW_EF_CONSTRUCTION)
-    if not index.is_trained:
-        ivf = faiss.try_extract_index_ivf(index)
-        size = max(64 * ivf.nlist, 10_000) if ivf is not None else 100_000
-        sample = vectors
-        if len(vectors) > size:
-            sample = vectors[np.sort(np.random.default_rng(0).choice(len(vectors), size, replace=False))]
-        index.train(np.ascontiguousarray(sample))
-    index.add(vectors)
-    return _tune(index)
-
-
-def _copy_rows(target: np.ndarray, rows: np.ndarray, index: np.ndarray) -> None:
-    """``target[i] = rows[index[i]]`` where ``index[i] >= 0``. An edited FAQ keeps most rows in
-    long runs of consecutive positions: copied run by run (memory-speed slices) instead of one
-    gather, which took seconds at a million rows."""
-    at = np.flatnonzero(index >= 0)
-    if not len(at):
-        return
-    source = index[at]
-    breaks = np.flatnonzero((np.diff(at) != 1) | (np.diff(source) != 1)) + 1
-    if len(breaks) > len(at) // 64:  # scattered rows: one gather is cheaper than many slices
-        target[at] = rows[source]
-        return
-    for start, end in zip(np.concatenate([[0], breaks]), np.concatenate([breaks, [len(at)]])):
-        target[at[start] : at[start] + end - start] = rows[source[start] : source[start] + end - start]
-
-
-class IndexMismatchError(ValueError):
-    """A saved index does not belong to this embedder or this FAQ."""
 
 
 @dataclass(frozen=True)
@@ -224,7 +149,7 @@ class FaqIndex:
         self.row_of_id = np.full(index.ntotal, -1, dtype=np.int64)
         self.row_of_id[self.faiss_ids] = np.arange(rows)
         self.retired = int(index.ntotal - rows)
-        self.exact_index = _is_exact(index)
+        self.exact_index = is_exact(index)
         self._search_params = self._filtering_params() if self.retired else None
 
         if lexical is None:
@@ -274,7 +199,7 @@ class FaqIndex:
             raise ValueError(f"vectors has shape {vectors.shape}, the FAQ needs ({len(texts)}, {encoder.dimension})")
         setting = index_factory or AUTO
         factory = choose_index_factory(len(texts), approximate_from) if setting == AUTO else setting
-        index = _new_faiss_index(vectors, factory)
+        index = new_faiss_index(vectors, factory)
         built = cls(entries, encoder, vectors, index, factory, setting, None, approximate_from)
         built.embedded_rows = embedded
         return built
@@ -311,7 +236,7 @@ class FaqIndex:
         fresh = same_text < 0
         missing = list(dict.fromkeys(t for t, new in zip(texts, fresh) if new))
         vectors = np.empty((len(texts), self.vectors.shape[1]), dtype=np.float32)
-        _copy_rows(vectors, self.vectors, np.where(source >= 0, source, same_text))  # fresh rows: below
+        copy_rows(vectors, self.vectors, np.where(source >= 0, source, same_text))  # fresh rows: below
         if missing:
             encoded = self.encoder.encode(missing, show_progress=show_progress)
             position = {text: i for i, text in enumerate(missing)}
@@ -334,11 +259,11 @@ class FaqIndex:
                 if len(appended):
                     index.add(vectors[appended])
                     faiss_ids[appended] = self.index.ntotal + np.arange(len(appended))
-                index = _tune(index)
+                index = tune(index)
             else:
                 faiss_ids = None
         if index is None:
-            index = _new_faiss_index(vectors, factory)
+            index = new_faiss_index(vectors, factory)
         lexical = self.lexical.updated(texts, same_text)
         new = FaqIndex(
             entries, self.encoder, vectors, index, factory, setting, faiss_ids, self.approximate_from, lexical
@@ -529,93 +454,31 @@ class FaqIndex:
 
     # -- persistence ----------------------------------------------------------------------
     def save(self, directory: str | os.PathLike) -> Path:
-        """Writes ``index.faiss``, ``vectors.npy`` (the row vectors, so that a loaded index
-        updates without re-embedding), ``faiss_ids.npy``, ``faq.json`` and ``meta.json``; the
-        folder appears whole or not at all (written beside it, then renamed into place)."""
-        directory = Path(directory)
-        with atomic_directory(directory) as tmp:
-            faiss.write_index(self.index, str(tmp / "index.faiss"))
-            np.save(tmp / "vectors.npy", self.vectors, allow_pickle=False)
-            np.save(tmp / "faiss_ids.npy", self.faiss_ids, allow_pickle=False)
-            (tmp / "faq.json").write_text(
-                json.dumps([e.to_dict() for e in self.entries], ensure_ascii=False, indent=1), encoding="utf-8"
-            )
-            meta = {
-                "schema_version": SCHEMA_VERSION,
-                "embedder": self.encoder.describe(),
-                "faq_hash": self.faq_hash,
-                "index_factory": self.index_factory,
-                "index_factory_setting": self.factory_setting,
-                "approximate_from": self.approximate_from,
-                "entries": len(self.entries),
-                "rows": len(self.row_entry),
-                "faiss_rows": int(self.index.ntotal),
-                "thresholds": self.thresholds.to_dict(),
-                "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "sha256": {name: file_sha256(tmp / name) for name in INDEX_FILES},
-            }
-            (tmp / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
-        return directory
+        """Writes the index folder (``retrieval.index_files``): whole or not at all."""
+        saved = SavedIndex(
+            self.entries,
+            self.vectors,
+            self.index,
+            self.faiss_ids,
+            self.index_factory,
+            self.factory_setting,
+            self.approximate_from,
+        )
+        return write_index(Path(directory), saved, self.encoder.describe(), self.faq_hash, self.thresholds)
 
     @classmethod
     def load(cls, directory: str | os.PathLike, encoder: Encoder) -> FaqIndex:
         """Loads a saved index; refuses (:class:`IndexMismatchError`) one made by another embedder,
-        for other data, by another version of this format (``schema_version``), or with a
-        missing or damaged file. The bot then rebuilds it from the FAQ
-        (``chatbot.artifacts.cached_faq_index``)."""
-        directory = Path(directory)
-        meta_path = directory / "meta.json"
-        if not meta_path.is_file():
-            raise IndexMismatchError(f"{directory} holds no saved FAQ index (meta.json is missing)")
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise IndexMismatchError(f"{meta_path} is damaged ({exc})") from None
-        if not isinstance(meta, dict):
-            raise IndexMismatchError(f"{meta_path} is damaged (not a JSON object)")
-        schema = meta.get("schema_version")
-        if schema != SCHEMA_VERSION:
-            raise IndexMismatchError(
-                f"{directory} was saved with index schema {schema}, this version reads only {SCHEMA_VERSION}; "
-                "rebuild the index"
-            )
-        missing = [key for key in _META_KEYS if key not in meta]
-        checksums = meta.get("sha256")
-        if missing:
-            raise IndexMismatchError(f"{meta_path} is damaged (no {', '.join(missing)})")
-        if not isinstance(checksums, dict) or set(checksums) != set(INDEX_FILES):
-            raise IndexMismatchError(f"{meta_path} is damaged (no checksum for each of {', '.join(INDEX_FILES)})")
-        for name, digest in checksums.items():
-            path = directory / name
-            if not path.is_file() or file_sha256(path) != digest:
-                raise IndexMismatchError(f"{path} is missing or damaged (its checksum does not match meta.json)")
-        saved, current = meta["embedder"], encoder.describe()
-        if saved["fingerprint"] != current["fingerprint"] or saved["dimension"] != current["dimension"]:
-            raise IndexMismatchError(
-                f"{directory} was built with the embedder '{saved['name']}' ({saved['fingerprint']}, "
-                f"{saved['dimension']} dimensions), but the configured model is '{current['name']}' "
-                f"({current['fingerprint']}, {current['dimension']} dimensions); rebuild the index"
-            )
-        records = json.loads((directory / "faq.json").read_text(encoding="utf-8"))
-        entries = validate_faq(list(enumerate(records, start=1)), str(directory / "faq.json"))
-        if faq_hash(entries) != meta["faq_hash"]:
-            raise IndexMismatchError(f"{directory}/faq.json does not match the FAQ the index was built from")
-        index = faiss.read_index(str(directory / "index.faiss"))
-        if index.d != current["dimension"]:
-            raise IndexMismatchError(
-                f"{directory}/index.faiss has {index.d} dimensions, the model {current['dimension']}"
-            )
-        vectors = np.load(directory / "vectors.npy", allow_pickle=False)
-        faiss_ids = np.load(directory / "faiss_ids.npy", allow_pickle=False)
-        if vectors.dtype != np.float32 or faiss_ids.dtype != np.int64:
-            raise IndexMismatchError(f"{directory}: vectors.npy must be float32 and faiss_ids.npy int64")
+        for other data, by another version of this format, or with a missing or damaged file.
+        The bot then rebuilds it from the FAQ (``chatbot.artifacts.cached_faq_index``)."""
+        saved = read_index(Path(directory), encoder.describe())
         return cls(
-            entries,
+            saved.entries,
             encoder,
-            vectors,
-            _tune(index),
-            meta["index_factory"],
-            meta["index_factory_setting"],
-            faiss_ids,
-            meta["approximate_from"],
+            saved.vectors,
+            tune(saved.index),
+            saved.index_factory,
+            saved.factory_setting,
+            saved.faiss_ids,
+            saved.approximate_from,
         )

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from retrieval import Encoder, FaqEntry, FaqIndex, IndexMismatchError, load_faq
-from retrieval.index import choose_index_factory
+from retrieval.vectors import choose_index_factory
 from tests.conftest import ASSETS
 
 ENTRIES = [
