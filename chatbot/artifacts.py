@@ -115,7 +115,7 @@ def checked_adapter(settings: Settings, version: Path) -> Path:
         raise ValueError(f"FAQ embedder {version.name} was trained on another base model than {base.name}")
     damaged = damaged_files(version)
     if damaged:
-        raise ValueError(f"FAQ embedder {version.name} is damaged: {', '.join(damaged)} differ from checksums.json")
+        raise ValueError(f"FAQ embedder {version.name} is damaged: {', '.join(damaged)} missing or not as checksummed")
     return version / ADAPTER_DIR
 
 

@@ -231,7 +231,7 @@ class IntentClassifier(torch.nn.Module):
             raise ModelMismatchError(f"{directory} is not a model version ({VERSION_FILE} is missing)")
         damaged = damaged_files(directory)
         if damaged:
-            raise ModelMismatchError(f"{directory} is damaged: {', '.join(damaged)} differ from checksums.json")
+            raise ModelMismatchError(f"{directory} is damaged: {', '.join(damaged)} missing or not as checksummed")
         try:
             version = VersionRecord.read(directory)
         except ValueError as exc:

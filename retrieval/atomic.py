@@ -68,15 +68,14 @@ def write_checksums(folder: str | os.PathLike) -> None:
     (folder / CHECKSUMS_FILE).write_text(json.dumps(sums, indent=1), encoding="utf-8")
 
 
-def damaged_files(folder: str | os.PathLike) -> list[str] | None:
+def damaged_files(folder: str | os.PathLike) -> list[str]:
     """The files of ``folder`` that are missing or differ from ``checksums.json`` (files added
-    later are not checked); ``None`` when the folder has no checksums (written before them)."""
+    later are not checked); ``[checksums.json]`` when that is missing or unreadable: everything
+    this project writes has one, so a folder without it is not whole."""
     folder = Path(folder)
     try:
         sums = json.loads((folder / CHECKSUMS_FILE).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except ValueError:
+    except (OSError, ValueError):
         return [CHECKSUMS_FILE]
     if not isinstance(sums, dict):
         return [CHECKSUMS_FILE]
