@@ -19,6 +19,26 @@ from finetune import Overlap
 
 def admin(argv: list[str]) -> int:
     """``python -m chatbot admin ...``: the operator console's actions from the terminal."""
+    args = _admin_parser().parse_args(argv)
+
+    from retrieval import preview_faq
+
+    settings = Settings.load(args.config)
+    if args.command == "faq-apply" and args.preview:
+        preview = preview_faq(args.file, limit=10, max_bytes=settings.max_upload_mb * 2**20)
+        print(preview.summary())
+        for error in preview.errors[:50]:
+            print(f"  {error}")
+        print(json.dumps({"ok": preview.ok, "entries": preview.total, "errors": len(preview.errors)}))
+        return 0 if preview.ok else 2
+
+    from chatbot.admin import Console
+
+    bot = load_bot(settings)
+    return _run_admin(args, Console(bot, bot.store), settings)
+
+
+def _admin_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m chatbot admin", description="Operator commands: what the /admin console does."
     )
@@ -42,24 +62,14 @@ def admin(argv: list[str]) -> int:
     p_themes = commands.add_parser("themes", help="what the bot fails on, grouped by meaning")
     p_themes.add_argument("--top", type=int, default=10)
     commands.add_parser("jobs", help="the recent background jobs")
-    args = parser.parse_args(argv)
+    return parser
 
+
+def _run_admin(args: argparse.Namespace, console, settings: Settings) -> int:
+    """One admin command on an opened console; prints its result, returns the exit code."""
     from finetune import DataError
-    from retrieval import FaqError, preview_faq
+    from retrieval import FaqError
 
-    settings = Settings.load(args.config)
-    if args.command == "faq-apply" and args.preview:
-        preview = preview_faq(args.file, limit=10, max_bytes=settings.max_upload_mb * 2**20)
-        print(preview.summary())
-        for error in preview.errors[:50]:
-            print(f"  {error}")
-        print(json.dumps({"ok": preview.ok, "entries": preview.total, "errors": len(preview.errors)}))
-        return 0 if preview.ok else 2
-
-    from chatbot.admin import Console
-
-    bot = load_bot(settings)
-    console = Console(bot, bot.store)
     try:
         if args.command == "faq-apply":
             print(f"Validating and indexing {args.file}", flush=True)

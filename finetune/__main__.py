@@ -25,6 +25,8 @@ def _data_args(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The ``train`` and ``evaluate`` commands: their argparse declarations and the few lines
+    each runs (about 80 lines in all, most of them the options' help texts)."""
     parser = argparse.ArgumentParser(prog="python -m finetune", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
 

@@ -135,7 +135,11 @@ def fit_classifier(
     """Trains the LoRA weights and the head for up to ``epochs`` epochs: length-grouped batches,
     linear warm-up and decay, gradient clipping, and (``teacher``) distillation of the known
     intents' logits. With validation texts the best epoch is restored and training stops after
-    ``args.patience`` epochs without gain; without, the last epoch is kept."""
+    ``args.patience`` epochs without gain; without, the last epoch is kept.
+
+    One function on purpose (about 80 lines): like nanoGPT's training loop it reads top to
+    bottom, step by step; what can be named apart already is (``make_optimizer``,
+    ``length_grouped_batches``, ``accuracy``)."""
     from transformers import get_linear_schedule_with_warmup
 
     encoder = classifier.encoder
