@@ -100,7 +100,9 @@ class Bot:
         self.model_version = model_version
         if frustration is None:
             extra = [settings.frustration_lexicon] if settings.frustration_lexicon else []
-            frustration = FrustrationDetector.load(*extra, threshold=settings.frustration_threshold)
+            frustration = FrustrationDetector.load(
+                *extra, assets_dir=settings.assets_path, threshold=settings.frustration_threshold
+            )
         self.frustration = frustration
         self.clock = clock or (lambda: datetime.now(UTC))  # aware datetimes; tests pass a fixed one
         hours = settings.business_hours

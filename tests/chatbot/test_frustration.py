@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from chatbot.frustration import FrustrationDetector, LexiconError
+from chatbot.frustration import DEFAULT_LEXICON, FrustrationDetector, LexiconError
 from tests.conftest import PROJECT
 
 
@@ -48,6 +48,56 @@ def test_lexicon_errors_name_the_field(tmp_path):
         FrustrationDetector.load(bad)
     with pytest.raises(LexiconError, match="threshold"):
         FrustrationDetector.load(threshold=1.5)
+
+
+def test_no_is_a_negation_word(detector):
+    """An unquoted `no` in YAML is the boolean false: the lexicon quotes it, so it negates."""
+    assert "no" in detector.negators
+    assert not detector.score("no frustration here, just a question").frustrated
+    assert detector.score("frustrating, no answer yet").frustrated  # only what follows it
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "problem"),
+    [
+        ("negation:\n  words: [not, no]\n", "negation.words[1] is False, not a word: YAML reads an unquoted no"),
+        ("typography:\n  acronyms: [ASAP, ON]\n", "typography.acronyms[1] is True, not a word"),
+        ("negation:\n  words: [not, 7]\n", "negation.words[1] is 7, not a word; write it as text in quotes"),
+    ],
+)
+def test_words_must_be_written_as_text(tmp_path, yaml_text, problem):
+    extra = tmp_path / "extra.yaml"
+    extra.write_text(yaml_text)
+    with pytest.raises(LexiconError) as caught:
+        FrustrationDetector.load(extra)
+    (found,) = caught.value.problems
+    assert found.startswith(f"{extra}: {problem}"), found
+
+
+def test_an_extension_adds_to_the_lists_of_words(tmp_path):
+    extra = tmp_path / "extra.yaml"
+    extra.write_text("negation:\n  words: [nae]\ntypography:\n  acronyms: [ACME]\n")
+    detector = FrustrationDetector.load(extra)
+    assert {"not", "no", "nae"} <= detector.negators
+    assert {"ASAP", "ACME"} <= detector.acronyms
+    assert not detector.score("nae angry, just asking").frustrated
+
+
+def test_the_lexicon_comes_from_the_assets_folder(tmp_path):
+    assert FrustrationDetector.load().source == str(DEFAULT_LEXICON)
+    assert FrustrationDetector.load(assets_dir=PROJECT / "assets").source == str(DEFAULT_LEXICON)
+    assert FrustrationDetector.load(assets_dir=tmp_path).source == str(DEFAULT_LEXICON)  # none there: English
+    (tmp_path / "frustration.yaml").write_text("groups:\n  shop words: {weight: 3, terms: [grr]}\n")
+    own = FrustrationDetector.load(assets_dir=tmp_path)
+    assert own.source == str(tmp_path / "frustration.yaml")
+    assert own.score("grr").reasons == ["shop words"] and not own.score("this is ridiculous").reasons
+
+
+def test_latin_terms_next_to_other_scripts(detector):
+    assert detector.score("this is ridiculous\U0001f621").frustrated  # an emoji glued to a word
+    assert detector.score("太ridiculous了").frustrated  # Chinese characters are no part of a Latin word
+    assert not detector.score("unridiculousness").reasons
+    assert detector.score("我要找MANAGER").reasons == ["shouted word"]  # the Latin letters alone shout
 
 
 def test_held_out_precision_and_recall_stay_measured():
