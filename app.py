@@ -7,10 +7,14 @@ One FastAPI app in one process:
 - ``/admin``       the operator console (Gradio, behind a login)
 - ``/api/chat``    JSON ``{session_id, message}`` -> ``{reply, route, intent, confidence, suggestions, sources}``
 - ``/healthz``     liveness and what is serving
+- ``/widget.json`` the embedded widget's words in the bot's language (``assets/embed.html``)
 
 This file holds no business logic: a chat message goes to ``chatbot.Bot``, an operator's action
 to ``chatbot.admin.Console``. No admin function is reachable from ``/``, ``/api/chat`` or the
 public Gradio API: the console's events live in another Blocks, mounted behind the login.
+
+Every word of the page is English source text passed to ``t`` (``chatbot.i18n``), shown in the
+bot's language (``CHATBOT_LANGUAGE``); what the bot says comes from its ``templates.yaml``.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from pydantic import BaseModel, Field  # noqa: E402
 from chatbot import Bot, Reply, Settings, load_bot  # noqa: E402
 from chatbot.admin import AdminAuth, Console  # noqa: E402
 from chatbot.console_page import build_console  # noqa: E402
+from chatbot.i18n import Translate, translator  # noqa: E402
 from chatbot.ratelimit import RateLimiter  # noqa: E402
 
 log = logging.getLogger("app")
@@ -66,9 +71,13 @@ class Limits:
         return wait
 
 
-def slow_down(wait: float) -> Reply:
+def slow_down(wait: float, t: Translate | None = None) -> Reply:
     seconds = RateLimiter.retry_after(wait)
-    text = f"You're sending messages faster than we can read them. Please wait {seconds} seconds and try again."
+    t = t or translator("en")
+    text = t(
+        "You're sending messages faster than we can read them. Please wait {seconds} seconds and try again.",
+        seconds=seconds,
+    )
     return Reply(text, "rate_limited", None, 0.0, trace={"route": "rate_limited", "retry_after": int(seconds)})
 
 
@@ -81,7 +90,8 @@ def build_app(bot: Bot, show_trace: bool | None = None, limits: Limits | None = 
     """The public chat page: one session per browser tab, suggestions as clickable chips,
     thumbs up/down on each answer, a "talk to a person" button, and (for operators) the trace.
     The queue bounds concurrent turns and waiting ones, so a burst gets a busy message, not a hang."""
-    shop = bot.domain.variables.get("shop_name", "Customer service")
+    t = translator(bot.settings.language)
+    shop = bot.domain.variables.get("shop_name") or t("Customer service")
     show_trace = bot.settings.show_trace if show_trace is None else show_trace
     limits = limits or Limits(bot.settings)
 
@@ -103,7 +113,7 @@ def build_app(bot: Bot, show_trace: bool | None = None, limits: Limits | None = 
     def respond(message: str, history: list, turns: dict, session_id: str | None, request: gr.Request):
         wait = limits.wait(_client(request), session_id)
         if wait:  # the customer sees why, and nothing reaches the model
-            return turn(lambda sid: slow_down(wait), history, turns, session_id, message)
+            return turn(lambda sid: slow_down(wait, t), history, turns, session_id, message)
         return turn(lambda sid: bot.reply(sid, message), history, turns, session_id, message)
 
     def choose(sample: list, history: list, turns: dict, session_id: str | None, request: gr.Request):
@@ -117,43 +127,48 @@ def build_app(bot: Bot, show_trace: bool | None = None, limits: Limits | None = 
         if turn_id is None or bot.store is None or data.liked not in (True, False):
             return
         bot.store.set_feedback(turn_id, 1 if data.liked else -1)
-        gr.Info("Thanks for the feedback!" if data.liked else "Thanks, we'll use this to improve our answers.")
+        gr.Info(t("Thanks for the feedback!") if data.liked else t("Thanks, we'll use this to improve our answers."))
 
-    with gr.Blocks(title=f"{shop} assistant", fill_height=True) as demo:
+    with gr.Blocks(title=t("{shop} assistant", shop=shop), fill_height=True) as demo:
         session = gr.State(None)
         turns = gr.State({})
-        gr.Markdown(f"### {shop} customer service\nAsk about orders, deliveries, returns, payments or our products.")
+        gr.Markdown(
+            t(
+                "### {shop} customer service\nAsk about orders, deliveries, returns, payments or our products.",
+                shop=shop,
+            )
+        )
         chat = gr.Chatbot(
-            label=f"{shop} assistant",
+            label=t("{shop} assistant", shop=shop),
             height=520,
             sanitize_html=True,
             render_markdown=True,
             elem_id="chat",
-            feedback_options=("Like", "Dislike"),
-            placeholder="Hi! How can we help you today?",
+            feedback_options=("Like", "Dislike"),  # Gradio's keys for its thumbs, labelled by Gradio itself
+            placeholder=t("Hi! How can we help you today?"),
         )
         chips = gr.Dataset(
             components=[gr.Textbox(visible=False)],
             samples=[],
-            label="Did you mean",
+            label=t("Did you mean"),
             visible=False,
             elem_id="suggestions",
         )
         with gr.Row():
             box = gr.Textbox(
-                placeholder="Type your question and press Enter",
+                placeholder=t("Type your question and press Enter"),
                 show_label=False,
                 scale=8,
                 elem_id="message",
                 max_length=bot.settings.max_input_chars,
             )
-            send = gr.Button("Send", variant="primary", scale=1, elem_id="send")
+            send = gr.Button(t("Send"), variant="primary", scale=1, elem_id="send")
         with gr.Row():
             person = gr.Button(bot.person_label, variant="secondary", size="sm", elem_id="talk-to-person")
-        with gr.Accordion("Why this answer", open=False, visible=show_trace, elem_id="trace-panel"):
-            trace = gr.JSON(label="trace")
+        with gr.Accordion(t("Why this answer"), open=False, visible=show_trace, elem_id="trace-panel"):
+            trace = gr.JSON(label=t("trace"))
         if bot.domain.examples:
-            gr.Examples(list(bot.domain.examples), inputs=box, label="Try")
+            gr.Examples(list(bot.domain.examples), inputs=box, label=t("Try"))
         outputs = [box, chat, turns, session, chips, trace]
         state = [chat, turns, session]
         box.submit(respond, [box, *state], outputs, api_visibility="private")
@@ -165,7 +180,7 @@ def build_app(bot: Bot, show_trace: bool | None = None, limits: Limits | None = 
         def chat_api(message: str, session_id: str = "", request: gr.Request = None) -> dict:
             """One chat turn for programs (gradio_client): the reply, its route and suggestions."""
             wait = limits.wait(_client(request), session_id or None)
-            reply = slow_down(wait) if wait else bot.reply(session_id or None, message)
+            reply = slow_down(wait, t) if wait else bot.reply(session_id or None, message)
             return {k: v for k, v in reply.to_dict().items() if k != "trace"}
 
         gr.api(chat_api, api_name="chat")
@@ -270,6 +285,7 @@ def build_server(bot: Bot, console: Console | None = None, auth: AdminAuth | Non
             allow_headers=["content-type"],
         )
 
+    t = translator(bot.settings.language)
     server.add_middleware(ConsoleNotFramed)
     server.add_middleware(BodyLimit, max_bytes=bot.settings.max_request_kb * 1024)
     limits = Limits(bot.settings)
@@ -281,7 +297,7 @@ def build_server(bot: Bot, console: Console | None = None, auth: AdminAuth | Non
         -d '{"session_id": "abc", "message": "where is my order A-12345?"}'``"""
         wait = limits.wait(http.client.host if http.client else None, request.session_id or None)
         if wait:
-            limited = slow_down(wait)
+            limited = slow_down(wait, t)
             return JSONResponse(
                 status_code=429,
                 headers={"retry-after": RateLimiter.retry_after(wait)},
@@ -326,6 +342,18 @@ def build_server(bot: Bot, console: Console | None = None, auth: AdminAuth | Non
             headers={"access-control-allow-origin": "*", "cache-control": "max-age=300"},
         )
 
+    @server.get("/widget.json", include_in_schema=False)
+    def widget() -> JSONResponse:
+        """The words of the chat widget on another site's page (``assets/embed.html``), in the
+        bot's language: that page is the shop's own and cannot know which language the bot speaks."""
+        shop = bot.domain.variables.get("shop_name") or t("Customer service")
+        words = {
+            "language": bot.settings.language,
+            "open": t("Chat with us"),
+            "title": t("{shop} support chat", shop=shop),
+        }
+        return JSONResponse(words, headers={"access-control-allow-origin": "*", "cache-control": "max-age=300"})
+
     @server.get("/healthz")
     def healthz() -> dict:
         return {
@@ -347,7 +375,7 @@ def build_server(bot: Bot, console: Console | None = None, auth: AdminAuth | Non
             build_console(console, build_app(bot, show_trace=True, limits=Limits.off())),
             path="/admin",
             auth=auth,
-            auth_message="Operator console: sign in with the admin user and password.",
+            auth_message=t("Operator console: sign in with the admin user and password."),
             show_error=False,
             max_file_size=bot.settings.max_upload_mb * 2**20,
             footer_links=["settings"],

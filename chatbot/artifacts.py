@@ -12,6 +12,7 @@ import logging
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from chatbot.settings import Settings
 from finetune import IntentClassifier, ModelMismatchError, Registry, TrainingArgs, load_examples, train
@@ -57,12 +58,15 @@ def models_registry(settings: Settings) -> Registry:
     return Registry(settings.layout.models)
 
 
-def train_default_model(settings: Settings, progress: Progress | None = None, show_progress: bool = True) -> Path:
-    """Trains a version on the assets' intents, registers and activates it."""
+def train_default_model(
+    settings: Settings, progress: Progress | None = None, show_progress: bool = True, **overrides: Any
+) -> Path:
+    """Trains a version on the assets' intents, registers and activates it. ``overrides``:
+    ``TrainingArgs`` fields other than the model and device (a shorter run, in tests)."""
     registry = models_registry(settings)
     examples = load_examples(settings.assets_path / "intents.yaml")
     name = registry.new_version_name()
-    args = TrainingArgs(base_model=settings.model_path, device=settings.device)
+    args = TrainingArgs(base_model=settings.model_path, device=settings.device, **overrides)
     train(examples, args, out_dir=registry.root / name, progress=progress, show_progress=show_progress)
     registry.activate(name)
     return registry.root / name

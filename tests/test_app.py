@@ -70,3 +70,11 @@ def test_healthz(server):
     assert health["status"] == "ok" and health["intents"] >= 25 and health["faq_entries"] >= 80
     expected = "onnx" if health["device"] == "cpu" else "torch"  # runtime=auto: ONNX Runtime on the CPU only
     assert health["runtime"] == expected, health
+
+
+def test_the_widget_gets_its_words_from_the_bot(server):
+    import httpx
+
+    response = httpx.get(server + "widget.json", timeout=30)
+    assert response.status_code == 200 and response.headers["access-control-allow-origin"] == "*"
+    assert response.json() == {"language": "en", "open": "Chat with us", "title": "Harbor Goods support chat"}

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ASSETS, free_port, serve
+from tests.conftest import ASSETS, PROJECT, free_port, serve
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
@@ -282,3 +282,113 @@ def test_a_script_in_a_message_runs_nothing(site, page):
     expect(user).to_contain_text("<script>window.pwned = 1</script>")  # shown as text
     assert page.evaluate("window.pwned") is None
     assert user.locator("img, script, b").count() == 0
+
+
+# -- the Chinese bot (CHATBOT_LANGUAGE=zh): one start shared by the tests below -------------------
+
+ZH_MODEL = PROJECT / "data" / "encoders" / "multilingual-e5-small"  # where a first zh start of the app builds it
+ZH_QUESTION = "我的订单A-12345到哪了"
+CHINESE = re.compile(r"[\u4e00-\u9fff]")
+
+
+@pytest.fixture(scope="module")
+def zh_bot(tmp_path_factory):
+    """The Chinese default bot, started as ``CHATBOT_LANGUAGE=zh python app.py`` starts it, once
+    for this module, from a version trained by a short run on assets/zh. The multilingual
+    model is the project's ``data/encoders`` copy when a start built it there, else it is built
+    from its wheel (about 15 s). REUSE_TEST_ZH_MODELS=<data>/models starts from versions trained before."""
+    from chatbot import Settings, load_bot
+    from chatbot.artifacts import train_default_model
+    from chatbot.startup import install_default_model
+
+    data = tmp_path_factory.mktemp("zh-data")
+    reuse = os.environ.get("REUSE_TEST_ZH_MODELS")
+    if reuse:
+        shutil.copytree(reuse, data / "models", symlinks=True)
+    env = {"CHATBOT_LANGUAGE": "zh", "CHATBOT_DATA_DIR": str(data)}
+    if ZH_MODEL.is_dir():
+        env["CHATBOT_MODEL"] = str(ZH_MODEL)
+    settings = Settings.load(env=env, adapt_embedder=False)
+    if not reuse:
+        # the English default bot's tests train on first start as a start does; these test the
+        # page's language, for which a short run routes well enough (minutes less on 2 cores)
+        install_default_model(settings, show_progress=False)
+        train_default_model(settings, show_progress=False, epochs=1, min_steps=40, max_epochs=1, fallback_cs=())
+    return load_bot(settings, show_progress=False)
+
+
+@pytest.fixture(scope="module")
+def zh_site(zh_bot):
+    from app import build_server
+    from chatbot.admin import AdminAuth, Console
+
+    auth = AdminAuth(zh_bot.store, "admin", PASSWORD)
+    with serve(build_server(zh_bot, Console(zh_bot, zh_bot.store), auth)) as url:
+        yield url
+
+
+@pytest.fixture
+def zh_page(browser):
+    """A browser set to Chinese, as a Chinese customer's is: Gradio's own words (login form,
+    footer) follow the browser's language, the page's and the console's follow the bot's."""
+    context = browser.new_context(viewport={"width": 1180, "height": 900}, locale="zh-CN")
+    context.set_default_timeout(TIMEOUT)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def test_a_chinese_customer_is_answered_in_chinese_on_a_chinese_page(zh_site, zh_page, zh_bot):
+    from playwright.sync_api import expect
+
+    page = zh_page
+    expected = zh_bot.reply(None, ZH_QUESTION)
+    assert expected.route == "template" and "A-12345" in expected.text, expected.trace
+    page.goto(zh_site)
+    expect(page.locator("#send")).to_have_text("发送")
+    expect(page.locator("#talk-to-person")).to_have_text(zh_bot.person_label)
+    assert CHINESE.search(zh_bot.person_label)
+    expect(page.locator("#message textarea")).to_have_attribute("placeholder", "输入您的问题，按回车发送")
+    expect(page.get_by_text("港湾好物客服中心")).to_be_visible()
+    expect(page.get_by_text("您好！请问有什么可以帮您？")).to_be_visible()
+    expect(page).to_have_title("港湾好物智能客服")
+
+    answer = say(page, ZH_QUESTION)
+    expect(answer).to_contain_text("A-12345")
+    expect(answer).to_contain_text(expected.text[:20])
+    assert len(CHINESE.findall(answer.inner_text())) > 20
+    screenshot(page, "chat-zh.png")
+
+
+def test_the_console_speaks_chinese(zh_site, zh_page):
+    from playwright.sync_api import expect
+
+    page = zh_page
+    page.goto(zh_site + "admin/")
+    expect(page.get_by_text("运营后台：请用管理员账号和密码登录。")).to_be_visible()
+    page.get_by_label("用户名").fill("admin")
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    expect(page.get_by_text("运营后台", exact=True)).to_be_visible()
+    for tab in ("对话统计", "知识库", "训练", "版本", "待审核", "未解答问题", "转人工队列", "试用机器人"):
+        expect(page.get_by_role("tab", name=tab)).to_have_count(1)
+    expect(page.locator("#traffic-summary")).to_contain_text("近 30 天")
+    expect(page.get_by_role("button", name="导出对话记录（JSONL，已脱敏）")).to_be_visible()
+    page.get_by_role("tab", name="知识库").click()
+    expect(page.locator("#faq-apply")).to_have_text("应用")
+    expect(page.locator("#faq-apply")).to_be_disabled()
+    screenshot(page, "console-zh.png")
+
+
+def test_the_widget_takes_its_words_from_the_bot(zh_site, page, other_origin):
+    """The shop's page knows nothing of the bot's language: an English browser gets the Chinese
+    bot's widget in Chinese."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{other_origin}embed.html?bot={zh_site}")
+    toggle = page.locator("#support-toggle")
+    expect(toggle).to_have_text("在线客服")
+    toggle.click()
+    expect(page.locator("#support-widget")).to_have_attribute("title", "港湾好物在线客服")
+    frame = page.frame_locator("#support-widget")
+    expect(say(page, ZH_QUESTION, frame=frame)).to_contain_text("A-12345")

@@ -3,7 +3,8 @@
 Only layout and wiring live here, one function per tab (``knowledge``: FAQ, training, versions;
 ``customers``: traffic, review, themes, handoffs); every action is a ``Console`` method, so the
 CLI and the tests do exactly what a click does. Every event is private: none appears in the
-Gradio API.
+Gradio API. Every word is English source text passed to ``t`` (``chatbot.i18n``), shown in the
+bot's language; intents, FAQ ids, versions and what customers wrote are shown as they are.
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ from chatbot.console_page.charts import (
 from chatbot.console_page.common import PRIVATE
 from chatbot.console_page.customers import handoffs_tab, review_tab, themes_tab, traffic_tab
 from chatbot.console_page.knowledge import faq_tab, training_tab, versions_tab
+from chatbot.i18n import translator
 
 
 def build_console(console: Console, preview_chat: gr.Blocks | None = None) -> gr.Blocks:
     """The page: one function per tab, each wiring its own components to ``Console`` methods."""
-    with gr.Blocks(title="Operator console") as page:
-        gr.Markdown("## Operator console")
+    t = translator(console.settings.language)
+    with gr.Blocks(title=t("Operator console")) as page:
+        gr.Markdown("## " + t("Operator console"))
         with gr.Tabs():
             tabs = [
                 traffic_tab(console),
@@ -38,8 +41,8 @@ def build_console(console: Console, preview_chat: gr.Blocks | None = None) -> gr
                 handoffs_tab(console),
             ]
             if preview_chat is not None:
-                with gr.Tab("Try the bot", id="try"):
-                    gr.Markdown("The public chat, with the *why this answer* panel for operators.")
+                with gr.Tab(t("Try the bot"), id="try"):
+                    gr.Markdown(t("The public chat, with the *why this answer* panel for operators."))
                     preview_chat.render()
 
         def load_all():

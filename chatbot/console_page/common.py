@@ -1,4 +1,5 @@
-"""What every tab of the console page shares: its contract (``Tab``), upload types, job progress."""
+"""What every tab of the console page shares: its contract (``Tab``), upload types, job progress,
+and the words for values the code fixes (job kinds and states, review sources)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from chatbot.admin import Job
+from chatbot.i18n import Translate
 
 FAQ_TYPES = [".csv", ".tsv", ".json", ".jsonl", ".xlsx", ".md"]
 
@@ -21,8 +23,28 @@ def when(ts: float | None) -> str:
     return "" if ts is None else time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
 
 
-def upload_error(exc: Exception) -> str:
-    return f"**Not applied.** The serving FAQ and model are unchanged.\n\n```\n{exc}\n```"
+def upload_error(exc: Exception, t: Translate) -> str:
+    return t("**Not applied.** The serving FAQ and model are unchanged.\n\n```\n{error}\n```", error=exc)
+
+
+def codes(t: Translate) -> dict[str, str]:
+    """Words for the values the code sets (a job's kind and state, why a question awaits review);
+    anything else, such as an intent or a file's name, is shown as it is (:func:`word`)."""
+    return {
+        "retrain": t("retraining"),
+        "adapt": t("embedder adaptation"),
+        "running": t("running"),
+        "done": t("done"),
+        "cancelled": t("cancelled"),
+        "failed": t("failed"),
+        "low_confidence": t("low confidence"),
+        "thumbs_down": t("thumbs down"),
+        "import": t("imported dialog"),
+    }
+
+
+def word(words: dict[str, str], value: str | None) -> str:
+    return "" if value is None else words.get(value, value)
 
 
 @dataclass

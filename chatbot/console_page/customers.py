@@ -9,39 +9,51 @@ import pandas as pd
 
 from chatbot.admin import Console
 from chatbot.console_page.charts import counts_plot, themes_frame
-from chatbot.console_page.common import PRIVATE, Tab, upload_error, when
+from chatbot.console_page.common import PRIVATE, Tab, codes, upload_error, when, word
+from chatbot.i18n import translator
 from retrieval import FaqError
 
 
 def traffic_tab(console: Console) -> Tab:
     """Turns, fallback and handoff rates, plots; the conversation export."""
     bot = console.bot
+    t = translator(console.settings.language)
+    day, turns, intent, route = t("day"), t("turns"), t("intent"), t("route")
+    columns = {"day": day, "turns": turns, "intent": intent, "route": route}
 
     def traffic():
-        t = console.traffic()
-        summary = (
-            f"**{t['turns']}** turns in the last 30 days · fallback/clarify rate **{100 * t['fallback_rate']:.1f}%**"
-            f" · handoff rate **{100 * t['handoff_rate']:.1f}%** · thumbs up **{t['thumbs_up']}**, down **{t['thumbs_down']}**"
-            f" · serving model **{bot.model_version or 'default'}**, FAQ of **{len(bot.faq)}** entries"
+        stats = console.traffic()
+        summary = t(
+            "**{turns}** turns in the last 30 days · fallback/clarify rate **{fallback_rate:.1f}%**"
+            " · handoff rate **{handoff_rate:.1f}%** · thumbs up **{up}**, down **{down}**"
+            " · serving model **{model}**, FAQ of **{entries}** entries",
+            turns=stats["turns"],
+            fallback_rate=100 * stats["fallback_rate"],
+            handoff_rate=100 * stats["handoff_rate"],
+            up=stats["thumbs_up"],
+            down=stats["thumbs_down"],
+            model=bot.model_version or t("default"),
+            entries=len(bot.faq),
         )
-        per_day = pd.DataFrame(t["per_day"] or [{"day": time.strftime("%Y-%m-%d"), "turns": 0}])
-        mix = pd.DataFrame(t["intents"][:15] or [{"intent": "(none)", "turns": 0}])
-        routes = pd.DataFrame(t["routes"] or [{"route": "(none)", "turns": 0}])
-        return summary, counts_plot(per_day), counts_plot(mix), counts_plot(routes)
+        none = t("(none)")
+        per_day = pd.DataFrame(stats["per_day"] or [{"day": time.strftime("%Y-%m-%d"), "turns": 0}])
+        mix = pd.DataFrame(stats["intents"][:15] or [{"intent": none, "turns": 0}])
+        routes = pd.DataFrame(stats["routes"] or [{"route": none, "turns": 0}])
+        return summary, *(counts_plot(frame.rename(columns=columns), turns) for frame in (per_day, mix, routes))
 
     def export():
         return gr.update(value=str(console.export_conversations()), visible=True)
 
-    with gr.Tab("Traffic", id="traffic"):
+    with gr.Tab(t("Traffic"), id="traffic"):
         summary = gr.Markdown(elem_id="traffic-summary")
         with gr.Row():
-            per_day = gr.BarPlot(x="day", y="turns", title="Turns per day", height=260, elem_id="turns-per-day")
-            routes = gr.BarPlot(x="route", y="turns", title="Routes", height=260, elem_id="routes")
-        mix = gr.BarPlot(x="intent", y="turns", title="Intent mix (top 15)", height=300, elem_id="intent-mix")
+            per_day = gr.BarPlot(x=day, y=turns, title=t("Turns per day"), height=260, elem_id="turns-per-day")
+            routes = gr.BarPlot(x=route, y=turns, title=t("Routes"), height=260, elem_id="routes")
+        mix = gr.BarPlot(x=intent, y=turns, title=t("Intent mix (top 15)"), height=300, elem_id="intent-mix")
         with gr.Row():
-            refresh = gr.Button("Refresh", size="sm")
-            export_button = gr.Button("Export conversations (JSONL, redacted)", size="sm")
-        export_file = gr.File(label="export", interactive=False, visible=False)
+            refresh = gr.Button(t("Refresh"), size="sm")
+            export_button = gr.Button(t("Export conversations (JSONL, redacted)"), size="sm")
+        export_file = gr.File(label=t("export"), interactive=False, visible=False)
         traffic_outputs = [summary, per_day, mix, routes]
         refresh.click(traffic, None, traffic_outputs, **PRIVATE)
         export_button.click(export, None, export_file, **PRIVATE)
@@ -52,78 +64,76 @@ def review_tab(console: Console) -> Tab:
     """The review queue: label a question with an intent or an FAQ entry, or dismiss it."""
     intents = sorted(console.bot.domain.intents)
     bot = console.bot
+    t = translator(console.settings.language)
+    words = codes(t)
+    number, why, asked = t("id"), t("why"), t("customer asked")
+    intent, faq, confidence = t("suggested intent"), t("suggested FAQ"), t("confidence")
 
     def reviews():
         rows = console.reviews()
         frame = pd.DataFrame(
             [
                 {
-                    "id": r["id"],
-                    "why": r["source"].replace("_", " "),
-                    "customer asked": r["text"],
-                    "suggested intent": r["suggested_intent"] or "",
-                    "suggested FAQ": r["suggested_faq"] or "",
-                    "confidence": round(r["confidence"] or 0.0, 2),
+                    number: r["id"],
+                    why: word(words, r["source"]),
+                    asked: r["text"],
+                    intent: r["suggested_intent"] or "",
+                    faq: r["suggested_faq"] or "",
+                    confidence: round(r["confidence"] or 0.0, 2),
                 }
                 for r in rows
             ]
-            or [
-                {
-                    "id": "",
-                    "why": "",
-                    "customer asked": "",
-                    "suggested intent": "",
-                    "suggested FAQ": "",
-                    "confidence": "",
-                }
-            ]
+            or [dict.fromkeys((number, why, asked, intent, faq, confidence), "")]
         )
         return frame
 
     def pick_review(frame: pd.DataFrame, evt: gr.SelectData):
         row = frame.iloc[evt.index[0]]
-        if row["id"] == "":
+        if row[number] == "":
             return None, "", gr.update(), gr.update()
-        intent = row["suggested intent"] if row["suggested intent"] in intents else None
-        faq = row["suggested FAQ"] or None
+        suggested = row[intent] if row[intent] in intents else None
         return (
-            int(row["id"]),
-            f"**#{row['id']}**: {row['customer asked']}",
-            gr.update(value=intent),
-            gr.update(value=faq),
+            int(row[number]),
+            f"**#{row[number]}**: {row[asked]}",
+            gr.update(value=suggested),
+            gr.update(value=row[faq] or None),
         )
 
     def label(review_id, kind, value):
         if review_id is None:
-            return "Select a question in the table first.", reviews()
+            return t("Select a question in the table first."), reviews()
         if kind is not None and not value:
-            return f"Choose the {kind} first.", reviews()
+            return (t("Choose the intent first.") if kind == "intent" else t("Choose the FAQ entry first.")), reviews()
         try:
             console.label_review(review_id, kind, value)
         except (KeyError, ValueError) as exc:
-            return f"**Not saved**: {exc}", reviews()
+            return t("**Not saved**: {error}", error=exc), reviews()
         done = {
-            "intent": f"labelled as intent **{value}** (used at the next retraining)",
-            "faq": f"added to FAQ entry **{value}** (served now)",
-            None: "dismissed",
+            "intent": t(
+                "#{id} labelled as intent **{value}** (used at the next retraining).", id=review_id, value=value
+            ),
+            "faq": t("#{id} added to FAQ entry **{value}** (served now).", id=review_id, value=value),
+            None: t("#{id} dismissed.", id=review_id),
         }
-        return f"#{review_id} {done[kind]}.", reviews()
+        return done[kind], reviews()
 
-    with gr.Tab("Review queue", id="review"):
+    with gr.Tab(t("Review queue"), id="review"):
         gr.Markdown(
-            "Low-confidence and thumbs-down questions. Select one, then confirm the right intent (training"
-            " data for the next retraining) or FAQ entry (a new phrasing, served at once), or dismiss it."
+            t(
+                "Low-confidence and thumbs-down questions. Select one, then confirm the right intent (training"
+                " data for the next retraining) or FAQ entry (a new phrasing, served at once), or dismiss it."
+            )
         )
         review_table = gr.Dataframe(interactive=False, wrap=True, elem_id="reviews")
         review_id = gr.State(None)
         review_text = gr.Markdown()
         with gr.Row():
-            review_intent = gr.Dropdown(label="intent", choices=intents, value=None)
-            label_intent = gr.Button("Use this intent", variant="primary")
+            review_intent = gr.Dropdown(label=t("intent"), choices=intents, value=None)
+            label_intent = gr.Button(t("Use this intent"), variant="primary")
         with gr.Row():
-            review_faq = gr.Dropdown(label="FAQ entry", choices=[e.id for e in bot.faq.entries], value=None)
-            label_faq = gr.Button("Add to this FAQ entry")
-        dismiss = gr.Button("Dismiss", size="sm")
+            review_faq = gr.Dropdown(label=t("FAQ entry"), choices=[e.id for e in bot.faq.entries], value=None)
+            label_faq = gr.Button(t("Add to this FAQ entry"))
+        dismiss = gr.Button(t("Dismiss"), size="sm")
         review_note = gr.Markdown()
         review_table.select(pick_review, review_table, [review_id, review_text, review_intent, review_faq], **PRIVATE)
         label_intent.click(
@@ -142,10 +152,11 @@ def review_tab(console: Console) -> Tab:
 def themes_tab(console: Console) -> Tab:
     """Unanswered themes, turned into an FAQ entry or an intent's examples."""
     intents = sorted(console.bot.domain.intents)
+    t = translator(console.settings.language)
 
     def themes():
         found = console.themes()
-        return themes_frame(found), found
+        return themes_frame(found, t), found
 
     def pick_theme(found: list[dict], evt: gr.SelectData):
         if not found or evt.index[0] >= len(found):
@@ -154,45 +165,49 @@ def themes_tab(console: Console) -> Tab:
         return (
             theme,
             theme["question"],
-            f"**Theme {theme['theme']}** ({theme['count']} turns): " + "; ".join(theme["examples"][:8]),
+            t("**Theme {theme}** ({n} turns): ", theme=theme["theme"], n=theme["count"])
+            + "; ".join(theme["examples"][:8]),
         )
 
     def theme_to_faq(theme, question, answer):
         if not question or not answer or not answer.strip():
-            return "Select a theme and type the answer first.", gr.update(), gr.update()
+            return t("Select a theme and type the answer first."), gr.update(), gr.update()
         alternatives = tuple(theme["examples"]) if theme else ()
         try:
             entry = console.add_faq_entry(question, answer, alternatives)
         except (FaqError, ValueError) as exc:
-            return upload_error(exc), gr.update(), gr.update()
-        return f"**Added FAQ entry {entry.id}** with {len(entry.phrasings)} phrasings: served now.", *themes()
+            return upload_error(exc, t), gr.update(), gr.update()
+        added = t("**Added FAQ entry {id}** with {n} phrasings: served now.", id=entry.id, n=len(entry.phrasings))
+        return added, *themes()
 
     def theme_to_intent(theme, intent):
         if not theme or not intent:
-            return "Select a theme and an intent first."
+            return t("Select a theme and an intent first.")
         try:
             added = console.theme_to_intent(theme["examples"], intent)
         except ValueError as exc:
-            return f"**Not saved**: {exc}"
-        return f"{added} questions labelled as intent **{intent}** (used at the next retraining)."
+            return t("**Not saved**: {error}", error=exc)
+        return t("{n} questions labelled as intent **{intent}** (used at the next retraining).", n=added, intent=intent)
 
-    with gr.Tab("Unanswered themes", id="themes"):
+    with gr.Tab(t("Unanswered themes"), id="themes"):
         gr.Markdown(
-            "Questions the bot fell back on, asked to clarify or got a thumbs-down for, grouped by meaning."
-            " Select a theme to turn it into an FAQ entry (its questions become the entry's phrasings) or"
-            " into training examples of an intent."
+            t(
+                "Questions the bot fell back on, asked to clarify or got a thumbs-down for, grouped by meaning."
+                " Select a theme to turn it into an FAQ entry (its questions become the entry's phrasings) or"
+                " into training examples of an intent."
+            )
         )
-        themes_button = gr.Button("Find themes", size="sm", elem_id="themes-refresh")
+        themes_button = gr.Button(t("Find themes"), size="sm", elem_id="themes-refresh")
         themes_table = gr.Dataframe(interactive=False, wrap=True, elem_id="themes")
         found_themes = gr.State([])
         picked_theme = gr.State(None)
         theme_text = gr.Markdown()
-        theme_question = gr.Textbox(label="FAQ question", elem_id="theme-question")
-        theme_answer = gr.Textbox(label="answer", lines=3, elem_id="theme-answer")
-        theme_faq_button = gr.Button("Add as FAQ entry", variant="primary", elem_id="theme-add-faq")
+        theme_question = gr.Textbox(label=t("FAQ question"), elem_id="theme-question")
+        theme_answer = gr.Textbox(label=t("answer"), lines=3, elem_id="theme-answer")
+        theme_faq_button = gr.Button(t("Add as FAQ entry"), variant="primary", elem_id="theme-add-faq")
         with gr.Row():
-            theme_intent = gr.Dropdown(label="intent", choices=intents, value=None)
-            theme_intent_button = gr.Button("Label these questions with this intent")
+            theme_intent = gr.Dropdown(label=t("intent"), choices=intents, value=None)
+            theme_intent_button = gr.Button(t("Label these questions with this intent"))
         theme_note = gr.Markdown(elem_id="theme-note")
         themes_button.click(themes, None, [themes_table, found_themes], **PRIVATE)
         themes_table.select(pick_theme, found_themes, [picked_theme, theme_question, theme_text], **PRIVATE)
@@ -208,26 +223,35 @@ def themes_tab(console: Console) -> Tab:
 
 def handoffs_tab(console: Console) -> Tab:
     """Conversations handed to a person: transcripts, mark as handled."""
+    t = translator(console.settings.language)
+    columns = [t("id"), t("when"), t("session"), t("intent"), t("reason"), t("turns")]
 
     def handoffs():
         rows = console.handoffs()
         return pd.DataFrame(
             [
-                {
-                    "id": h["id"],
-                    "when": when(h["ts"]),
-                    "session": h["session_id"][:12],
-                    "intent": h["intent"] or "",
-                    "reason": h["reason"],
-                    "turns": len(h["transcript"]),
-                }
+                dict(
+                    zip(
+                        columns,
+                        # the reason is the bot's own note (chatbot.bot), stored as written
+                        (
+                            h["id"],
+                            when(h["ts"]),
+                            h["session_id"][:12],
+                            h["intent"] or "",
+                            h["reason"],
+                            len(h["transcript"]),
+                        ),
+                        strict=True,
+                    )
+                )
                 for h in rows
             ]
-            or [{"id": "", "when": "", "session": "", "intent": "", "reason": "", "turns": ""}]
+            or [dict.fromkeys(columns, "")]
         )
 
     def pick_handoff(frame: pd.DataFrame, evt: gr.SelectData):
-        handoff_id = frame.iloc[evt.index[0]]["id"]
+        handoff_id = frame.iloc[evt.index[0]][columns[0]]
         for h in console.handoffs():
             if h["id"] == handoff_id:
                 transcript = [
@@ -242,11 +266,11 @@ def handoffs_tab(console: Console) -> Tab:
             console.close_handoff(handoff_id)
         return handoffs(), None, []
 
-    with gr.Tab("Handoffs", id="handoffs"):
+    with gr.Tab(t("Handoffs"), id="handoffs"):
         handoff_table = gr.Dataframe(interactive=False, elem_id="handoffs")
         handoff_id = gr.State(None)
-        transcript = gr.Chatbot(label="transcript (redacted)", height=320, sanitize_html=True)
-        close_button = gr.Button("Mark as handled", size="sm")
+        transcript = gr.Chatbot(label=t("transcript (redacted)"), height=320, sanitize_html=True)
+        close_button = gr.Button(t("Mark as handled"), size="sm")
         handoff_table.select(pick_handoff, handoff_table, [handoff_id, transcript], **PRIVATE)
         close_button.click(close_handoff, handoff_id, [handoff_table, handoff_id, transcript], **PRIVATE)
     return Tab([handoff_table], lambda: (handoffs(),))
