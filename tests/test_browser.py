@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ASSETS, PROJECT, free_port, serve
+from tests.conftest import ASSETS, free_port, serve
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
@@ -286,35 +286,8 @@ def test_a_script_in_a_message_runs_nothing(site, page):
 
 # -- the Chinese bot (CHATBOT_LANGUAGE=zh): one start shared by the tests below -------------------
 
-ZH_MODEL = PROJECT / "data" / "encoders" / "multilingual-e5-small"  # where a first zh start of the app builds it
 ZH_QUESTION = "我的订单A-12345到哪了"
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
-
-
-@pytest.fixture(scope="module")
-def zh_bot(tmp_path_factory):
-    """The Chinese default bot, started as ``CHATBOT_LANGUAGE=zh python app.py`` starts it, once
-    for this module, from a version trained by a short run on assets/zh. The multilingual
-    model is the project's ``data/encoders`` copy when a start built it there, else it is built
-    from its wheel (about 15 s). REUSE_TEST_ZH_MODELS=<data>/models starts from versions trained before."""
-    from chatbot import Settings, load_bot
-    from chatbot.artifacts import train_default_model
-    from chatbot.startup import install_default_model
-
-    data = tmp_path_factory.mktemp("zh-data")
-    reuse = os.environ.get("REUSE_TEST_ZH_MODELS")
-    if reuse:
-        shutil.copytree(reuse, data / "models", symlinks=True)
-    env = {"CHATBOT_LANGUAGE": "zh", "CHATBOT_DATA_DIR": str(data)}
-    if ZH_MODEL.is_dir():
-        env["CHATBOT_MODEL"] = str(ZH_MODEL)
-    settings = Settings.load(env=env, adapt_embedder=False)
-    if not reuse:
-        # the English default bot's tests train on first start as a start does; these test the
-        # page's language, for which a short run routes well enough (minutes less on 2 cores)
-        install_default_model(settings, show_progress=False)
-        train_default_model(settings, show_progress=False, epochs=1, min_steps=40, max_epochs=1, fallback_cs=())
-    return load_bot(settings, show_progress=False)
 
 
 @pytest.fixture(scope="module")
@@ -338,6 +311,7 @@ def zh_page(browser):
     context.close()
 
 
+@pytest.mark.slow  # the Chinese bot trains a second model
 def test_a_chinese_customer_is_answered_in_chinese_on_a_chinese_page(zh_site, zh_page, zh_bot):
     from playwright.sync_api import expect
 
@@ -360,6 +334,7 @@ def test_a_chinese_customer_is_answered_in_chinese_on_a_chinese_page(zh_site, zh
     screenshot(page, "chat-zh.png")
 
 
+@pytest.mark.slow  # the Chinese bot trains a second model
 def test_the_console_speaks_chinese(zh_site, zh_page):
     from playwright.sync_api import expect
 
@@ -380,6 +355,7 @@ def test_the_console_speaks_chinese(zh_site, zh_page):
     screenshot(page, "console-zh.png")
 
 
+@pytest.mark.slow  # the Chinese bot trains a second model
 def test_the_widget_takes_its_words_from_the_bot(zh_site, page, other_origin):
     """The shop's page knows nothing of the bot's language: an English browser gets the Chinese
     bot's widget in Chinese."""

@@ -14,6 +14,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import PROJECT, copy_earlier_start, free_port, serve
 
 QUESTIONS = [
@@ -42,6 +44,7 @@ def bot_with(default_bot, tmp_path, **settings):
     )
 
 
+@pytest.mark.slow
 def test_32_sessions_for_60_seconds_lose_nothing(default_bot, tmp_path):
     import httpx
 
