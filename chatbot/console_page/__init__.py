@@ -1,10 +1,11 @@
 """The operator console page (Gradio), served at ``/admin`` behind the login.
 
-Only layout and wiring live here, one function per tab (``knowledge``: FAQ, training, versions;
-``customers``: traffic, review, themes, handoffs); every action is a ``Console`` method, so the
-CLI and the tests do exactly what a click does. Every event is private: none appears in the
-Gradio API. Every word is English source text passed to ``t`` (``chatbot.i18n``), shown in the
-bot's language; intents, FAQ ids, versions and what customers wrote are shown as they are.
+Only layout and wiring live here, one function per tab (``knowledge``: FAQ; ``training``:
+training, versions; ``customers``: traffic, review, themes, handoffs); every action is a
+``Console`` method, so the CLI and the tests do exactly what a click does. Every event is
+private: none appears in the Gradio API. Every word is English source text passed to ``t``
+(``chatbot.i18n``), shown in the bot's language; intents, FAQ ids, versions and what customers
+wrote are shown as they are.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from chatbot.console_page.charts import (
 )
 from chatbot.console_page.common import PRIVATE
 from chatbot.console_page.customers import handoffs_tab, review_tab, themes_tab, traffic_tab
-from chatbot.console_page.knowledge import faq_tab, training_tab, versions_tab
+from chatbot.console_page.knowledge import faq_tab
+from chatbot.console_page.training import training_tab, versions_tab
 from chatbot.i18n import translator
 
 

@@ -1,8 +1,15 @@
-"""The tabs about customers: traffic, the review queue, unanswered themes, handoffs."""
+"""The tabs about customers: traffic, the review queue, unanswered themes, handoffs.
+
+The review and themes tabs read as their phases: a handler class answers the tab's events, a
+dataclass holds the components it lays out, and one function wires the two. Handlers keep the
+names the events had, since Gradio names every (private) event after its function. Traffic and
+handoffs, short enough to read at once, keep their handlers inside the tab function.
+"""
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import gradio as gr
 import pandas as pd
@@ -12,6 +19,8 @@ from chatbot.console_page.charts import counts_plot, themes_frame
 from chatbot.console_page.common import PRIVATE, Tab, codes, upload_error, when, word
 from chatbot.i18n import translator
 from retrieval import FaqError
+
+__all__ = ["handoffs_tab", "review_tab", "themes_tab", "traffic_tab"]
 
 
 def traffic_tab(console: Console) -> Tab:
@@ -62,20 +71,39 @@ def traffic_tab(console: Console) -> Tab:
 
 def review_tab(console: Console) -> Tab:
     """The review queue: label a question with an intent or an FAQ entry, or dismiss it."""
-    intents = sorted(console.bot.domain.intents)
-    bot = console.bot
-    t = translator(console.settings.language)
-    words = codes(t)
-    number, why, asked = t("id"), t("why"), t("customer asked")
-    intent, faq, confidence = t("suggested intent"), t("suggested FAQ"), t("confidence")
+    handlers = ReviewHandlers(console)
+    t = handlers.t
+    with gr.Tab(t("Review queue"), id="review"):
+        parts = lay_out_review(t, handlers.intents, [e.id for e in handlers.bot.faq.entries])
+        wire_review(parts, handlers)
+    return Tab([parts.review_table], lambda: (handlers.reviews(),))
 
-    def reviews():
-        rows = console.reviews()
+
+class ReviewHandlers:
+    """What the review tab's events do, each method returning the values of its outputs.
+
+    The pick offers the FAQ entries served when the page was built: no event updates its
+    choices, so an entry added since is offered once the page is built again.
+    """
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.bot = console.bot
+        self.intents = sorted(console.bot.domain.intents)
+        t = self.t = translator(console.settings.language)
+        self.words = codes(t)
+        self.number, self.why, self.asked = t("id"), t("why"), t("customer asked")
+        self.intent, self.faq, self.confidence = t("suggested intent"), t("suggested FAQ"), t("confidence")
+
+    def reviews(self):
+        number, why, asked = self.number, self.why, self.asked
+        intent, faq, confidence = self.intent, self.faq, self.confidence
+        rows = self.console.reviews()
         frame = pd.DataFrame(
             [
                 {
                     number: r["id"],
-                    why: word(words, r["source"]),
+                    why: word(self.words, r["source"]),
                     asked: r["text"],
                     intent: r["suggested_intent"] or "",
                     faq: r["suggested_faq"] or "",
@@ -87,27 +115,32 @@ def review_tab(console: Console) -> Tab:
         )
         return frame
 
-    def pick_review(frame: pd.DataFrame, evt: gr.SelectData):
+    def pick_review(self, frame: pd.DataFrame, evt: gr.SelectData):
+        """The picked question, its text, and its suggestions preset (an unknown intent is not)."""
+        number, intent = self.number, self.intent
         row = frame.iloc[evt.index[0]]
         if row[number] == "":
             return None, "", gr.update(), gr.update()
-        suggested = row[intent] if row[intent] in intents else None
+        suggested = row[intent] if row[intent] in self.intents else None
         return (
             int(row[number]),
-            f"**#{row[number]}**: {row[asked]}",
+            f"**#{row[number]}**: {row[self.asked]}",
             gr.update(value=suggested),
-            gr.update(value=row[faq] or None),
+            gr.update(value=row[self.faq] or None),
         )
 
-    def label(review_id, kind, value):
+    def label(self, review_id, kind, value):
+        """Labels with an intent (``kind="intent"``), adds to an FAQ entry (``"faq"``), or dismisses (``None``)."""
+        t = self.t
         if review_id is None:
-            return t("Select a question in the table first."), reviews()
+            return t("Select a question in the table first."), self.reviews()
         if kind is not None and not value:
-            return (t("Choose the intent first.") if kind == "intent" else t("Choose the FAQ entry first.")), reviews()
+            missing = t("Choose the intent first.") if kind == "intent" else t("Choose the FAQ entry first.")
+            return missing, self.reviews()
         try:
-            console.label_review(review_id, kind, value)
+            self.console.label_review(review_id, kind, value)
         except (KeyError, ValueError) as exc:
-            return t("**Not saved**: {error}", error=exc), reviews()
+            return t("**Not saved**: {error}", error=exc), self.reviews()
         done = {
             "intent": t(
                 "#{id} labelled as intent **{value}** (used at the next retraining).", id=review_id, value=value
@@ -115,50 +148,88 @@ def review_tab(console: Console) -> Tab:
             "faq": t("#{id} added to FAQ entry **{value}** (served now).", id=review_id, value=value),
             None: t("#{id} dismissed.", id=review_id),
         }
-        return done[kind], reviews()
+        return done[kind], self.reviews()
 
-    with gr.Tab(t("Review queue"), id="review"):
-        gr.Markdown(
-            t(
-                "Low-confidence and thumbs-down questions. Select one, then confirm the right intent (training"
-                " data for the next retraining) or FAQ entry (a new phrasing, served at once), or dismiss it."
-            )
+
+@dataclass
+class ReviewComponents:
+    """The review tab's components that its events read or fill; ``review_id`` is the picked row's."""
+
+    review_table: gr.Dataframe
+    review_id: gr.State
+    review_text: gr.Markdown
+    review_intent: gr.Dropdown
+    label_intent: gr.Button
+    review_faq: gr.Dropdown
+    label_faq: gr.Button
+    dismiss: gr.Button
+    review_note: gr.Markdown
+
+
+def lay_out_review(t, intents: list[str], faq_ids: list[str]) -> ReviewComponents:
+    gr.Markdown(
+        t(
+            "Low-confidence and thumbs-down questions. Select one, then confirm the right intent (training"
+            " data for the next retraining) or FAQ entry (a new phrasing, served at once), or dismiss it."
         )
-        review_table = gr.Dataframe(interactive=False, wrap=True, elem_id="reviews")
-        review_id = gr.State(None)
-        review_text = gr.Markdown()
-        with gr.Row():
-            review_intent = gr.Dropdown(label=t("intent"), choices=intents, value=None)
-            label_intent = gr.Button(t("Use this intent"), variant="primary")
-        with gr.Row():
-            review_faq = gr.Dropdown(label=t("FAQ entry"), choices=[e.id for e in bot.faq.entries], value=None)
-            label_faq = gr.Button(t("Add to this FAQ entry"))
-        dismiss = gr.Button(t("Dismiss"), size="sm")
-        review_note = gr.Markdown()
-        review_table.select(pick_review, review_table, [review_id, review_text, review_intent, review_faq], **PRIVATE)
-        label_intent.click(
-            lambda i, v: label(i, "intent", v),
-            [review_id, review_intent],
-            [review_note, review_table],
-            **PRIVATE,
-        )
-        label_faq.click(
-            lambda i, v: label(i, "faq", v), [review_id, review_faq], [review_note, review_table], **PRIVATE
-        )
-        dismiss.click(lambda i: label(i, None, None), review_id, [review_note, review_table], **PRIVATE)
-    return Tab([review_table], lambda: (reviews(),))
+    )
+    review_table = gr.Dataframe(interactive=False, wrap=True, elem_id="reviews")
+    review_id = gr.State(None)
+    review_text = gr.Markdown()
+    with gr.Row():
+        review_intent = gr.Dropdown(label=t("intent"), choices=intents, value=None)
+        label_intent = gr.Button(t("Use this intent"), variant="primary")
+    with gr.Row():
+        review_faq = gr.Dropdown(label=t("FAQ entry"), choices=faq_ids, value=None)
+        label_faq = gr.Button(t("Add to this FAQ entry"))
+    dismiss = gr.Button(t("Dismiss"), size="sm")
+    review_note = gr.Markdown()
+    return ReviewComponents(
+        review_table, review_id, review_text, review_intent, label_intent, review_faq, label_faq, dismiss, review_note
+    )
+
+
+def wire_review(parts: ReviewComponents, handlers: ReviewHandlers) -> None:
+    """The three buttons share ``label``, told apart by the kind each passes."""
+    picked = [parts.review_id, parts.review_text, parts.review_intent, parts.review_faq]
+    answer = [parts.review_note, parts.review_table]
+    label = handlers.label
+    parts.review_table.select(handlers.pick_review, parts.review_table, picked, **PRIVATE)
+    parts.label_intent.click(
+        lambda i, v: label(i, "intent", v), [parts.review_id, parts.review_intent], answer, **PRIVATE
+    )
+    parts.label_faq.click(lambda i, v: label(i, "faq", v), [parts.review_id, parts.review_faq], answer, **PRIVATE)
+    parts.dismiss.click(lambda i: label(i, None, None), parts.review_id, answer, **PRIVATE)
 
 
 def themes_tab(console: Console) -> Tab:
     """Unanswered themes, turned into an FAQ entry or an intent's examples."""
-    intents = sorted(console.bot.domain.intents)
-    t = translator(console.settings.language)
+    handlers = ThemesHandlers(console)
+    t = handlers.t
+    with gr.Tab(t("Unanswered themes"), id="themes"):
+        parts = lay_out_themes(t, handlers.intents)
+        wire_themes(parts, handlers)
+    return Tab([], tuple)
 
-    def themes():
-        found = console.themes()
-        return themes_frame(found, t), found
 
-    def pick_theme(found: list[dict], evt: gr.SelectData):
+class ThemesHandlers:
+    """What the themes tab's events do, each method returning the values of its outputs.
+
+    Themes are found on *Find themes* only, not when the page loads. All of a theme's examples
+    are passed on: as the new FAQ entry's alternative phrasings, or as the intent's examples.
+    """
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.intents = sorted(console.bot.domain.intents)
+        self.t = translator(console.settings.language)
+
+    def themes(self):
+        found = self.console.themes()
+        return themes_frame(found, self.t), found
+
+    def pick_theme(self, found: list[dict], evt: gr.SelectData):
+        t = self.t
         if not found or evt.index[0] >= len(found):
             return None, "", ""
         theme = found[evt.index[0]]
@@ -169,56 +240,93 @@ def themes_tab(console: Console) -> Tab:
             + "; ".join(theme["examples"][:8]),
         )
 
-    def theme_to_faq(theme, question, answer):
+    def theme_to_faq(self, theme, question, answer):
+        t = self.t
         if not question or not answer or not answer.strip():
             return t("Select a theme and type the answer first."), gr.update(), gr.update()
         alternatives = tuple(theme["examples"]) if theme else ()
         try:
-            entry = console.add_faq_entry(question, answer, alternatives)
+            entry = self.console.add_faq_entry(question, answer, alternatives)
         except (FaqError, ValueError) as exc:
             return upload_error(exc, t), gr.update(), gr.update()
         added = t("**Added FAQ entry {id}** with {n} phrasings: served now.", id=entry.id, n=len(entry.phrasings))
-        return added, *themes()
+        return added, *self.themes()
 
-    def theme_to_intent(theme, intent):
+    def theme_to_intent(self, theme, intent):
+        t = self.t
         if not theme or not intent:
             return t("Select a theme and an intent first.")
         try:
-            added = console.theme_to_intent(theme["examples"], intent)
+            added = self.console.theme_to_intent(theme["examples"], intent)
         except ValueError as exc:
             return t("**Not saved**: {error}", error=exc)
         return t("{n} questions labelled as intent **{intent}** (used at the next retraining).", n=added, intent=intent)
 
-    with gr.Tab(t("Unanswered themes"), id="themes"):
-        gr.Markdown(
-            t(
-                "Questions the bot fell back on, asked to clarify or got a thumbs-down for, grouped by meaning."
-                " Select a theme to turn it into an FAQ entry (its questions become the entry's phrasings) or"
-                " into training examples of an intent."
-            )
+
+@dataclass
+class ThemesComponents:
+    """The themes tab's components that its events read or fill: ``found_themes`` holds the
+    themes the table shows, ``picked_theme`` the one selected."""
+
+    themes_button: gr.Button
+    themes_table: gr.Dataframe
+    found_themes: gr.State
+    picked_theme: gr.State
+    theme_text: gr.Markdown
+    theme_question: gr.Textbox
+    theme_answer: gr.Textbox
+    theme_faq_button: gr.Button
+    theme_intent: gr.Dropdown
+    theme_intent_button: gr.Button
+    theme_note: gr.Markdown
+
+
+def lay_out_themes(t, intents: list[str]) -> ThemesComponents:
+    gr.Markdown(
+        t(
+            "Questions the bot fell back on, asked to clarify or got a thumbs-down for, grouped by meaning."
+            " Select a theme to turn it into an FAQ entry (its questions become the entry's phrasings) or"
+            " into training examples of an intent."
         )
-        themes_button = gr.Button(t("Find themes"), size="sm", elem_id="themes-refresh")
-        themes_table = gr.Dataframe(interactive=False, wrap=True, elem_id="themes")
-        found_themes = gr.State([])
-        picked_theme = gr.State(None)
-        theme_text = gr.Markdown()
-        theme_question = gr.Textbox(label=t("FAQ question"), elem_id="theme-question")
-        theme_answer = gr.Textbox(label=t("answer"), lines=3, elem_id="theme-answer")
-        theme_faq_button = gr.Button(t("Add as FAQ entry"), variant="primary", elem_id="theme-add-faq")
-        with gr.Row():
-            theme_intent = gr.Dropdown(label=t("intent"), choices=intents, value=None)
-            theme_intent_button = gr.Button(t("Label these questions with this intent"))
-        theme_note = gr.Markdown(elem_id="theme-note")
-        themes_button.click(themes, None, [themes_table, found_themes], **PRIVATE)
-        themes_table.select(pick_theme, found_themes, [picked_theme, theme_question, theme_text], **PRIVATE)
-        theme_faq_button.click(
-            theme_to_faq,
-            [picked_theme, theme_question, theme_answer],
-            [theme_note, themes_table, found_themes],
-            **PRIVATE,
-        )
-        theme_intent_button.click(theme_to_intent, [picked_theme, theme_intent], theme_note, **PRIVATE)
-    return Tab([], tuple)
+    )
+    themes_button = gr.Button(t("Find themes"), size="sm", elem_id="themes-refresh")
+    themes_table = gr.Dataframe(interactive=False, wrap=True, elem_id="themes")
+    found_themes = gr.State([])
+    picked_theme = gr.State(None)
+    theme_text = gr.Markdown()
+    theme_question = gr.Textbox(label=t("FAQ question"), elem_id="theme-question")
+    theme_answer = gr.Textbox(label=t("answer"), lines=3, elem_id="theme-answer")
+    theme_faq_button = gr.Button(t("Add as FAQ entry"), variant="primary", elem_id="theme-add-faq")
+    with gr.Row():
+        theme_intent = gr.Dropdown(label=t("intent"), choices=intents, value=None)
+        theme_intent_button = gr.Button(t("Label these questions with this intent"))
+    theme_note = gr.Markdown(elem_id="theme-note")
+    return ThemesComponents(
+        themes_button,
+        themes_table,
+        found_themes,
+        picked_theme,
+        theme_text,
+        theme_question,
+        theme_answer,
+        theme_faq_button,
+        theme_intent,
+        theme_intent_button,
+        theme_note,
+    )
+
+
+def wire_themes(parts: ThemesComponents, handlers: ThemesHandlers) -> None:
+    found, picked = parts.found_themes, parts.picked_theme
+    parts.themes_button.click(handlers.themes, None, [parts.themes_table, found], **PRIVATE)
+    parts.themes_table.select(handlers.pick_theme, found, [picked, parts.theme_question, parts.theme_text], **PRIVATE)
+    parts.theme_faq_button.click(
+        handlers.theme_to_faq,
+        [picked, parts.theme_question, parts.theme_answer],
+        [parts.theme_note, parts.themes_table, found],
+        **PRIVATE,
+    )
+    parts.theme_intent_button.click(handlers.theme_to_intent, [picked, parts.theme_intent], parts.theme_note, **PRIVATE)
 
 
 def handoffs_tab(console: Console) -> Tab:
