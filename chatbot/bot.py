@@ -35,51 +35,30 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal
 
 from chatbot.context import Offer, is_follow_up, resolve_choice, with_context
 from chatbot.domain import Domain, Intent
 from chatbot.frustration import FrustrationDetector
 from chatbot.guard import clean_text
 from chatbot.handoff import BusinessHours, Webhook
+from chatbot.reply import Reply, clarify_offers, faq_source
 from chatbot.serving import ServedModels
 from chatbot.sessions import PendingSlot, Session, SessionCache
 from chatbot.settings import Settings
 from chatbot.store import Store
 from chatbot.turnlog import TurnLog
 from finetune import IntentClassifier, Prediction
-from retrieval import FaqHit, FaqIndex
+from retrieval import FaqIndex
 
-# How a turn was answered. The bot's own routes, then app.py's: a refused turn (rate_limited),
-# one that failed on our side (error), and /api/chat's full server (busy, never logged).
-Route = Literal[
-    "template", "faq", "handoff", "ask_slot", "clarify", "fallback", "empty", "rate_limited", "error", "busy"
-]
 FRUSTRATION_COOLDOWN = 3  # customer turns after a declined offer before frustration offers a person again
-
-
-@dataclass
-class Reply:
-    text: str
-    route: Route
-    intent: str | None
-    confidence: float
-    suggestions: list[str] = field(default_factory=list)
-    sources: list[dict] = field(default_factory=list)
-    trace: dict = field(default_factory=dict)
-    turn_id: int | None = None  # the logged turn, for feedback
-
-    def to_dict(self) -> dict:
-        return dict(self.__dict__)
 
 
 class Bot:
     """Routes turns. What it routes with lives elsewhere: the served models
-    (``chatbot.serving``), the conversations (``chatbot.sessions``), what a turn leaves behind
-    (``chatbot.turnlog``). Building one has no side effects; ``chatbot.load_bot`` opens a data
-    folder (training on first start, opening the store)."""
+    (``chatbot.serving``), the conversations (``chatbot.sessions``), what a turn returns
+    (``chatbot.reply``) and leaves behind (``chatbot.turnlog``). Building one has no side effects;
+    ``chatbot.load_bot`` opens a data folder (training on first start, opening the store)."""
 
     def __init__(
         self,
@@ -393,28 +372,21 @@ class Bot:
             related = [h for h in hits[1:] if h.score >= suggest_at][:2]
             session.offers = [Offer(h.question, "faq", h.faq_id) for h in related]
             name = intent.name if intent is not None else prediction.intent
-            return Reply(top.answer, "faq", name, prediction.confidence, [h.question for h in related], [_source(top)])
+            labels = [h.question for h in related]
+            return Reply(top.answer, "faq", name, prediction.confidence, labels, [faq_source(top)])
 
         # Out of scope: far from every training example of its best intent (the classifier's
         # ranking then means nothing, so no intent is suggested) and no FAQ entry answers it.
         far = intent is None and prediction.similarity < self.classifier.similarity_threshold
         trace["out_of_scope"] = far
-        offers = [
-            Offer(candidate.suggestion, "intent", name)
-            for name, probability in prediction.ranking
-            if (candidate := self.domain.intents.get(name)) is not None
-            and candidate.suggestion
-            and probability >= 0.5 * self.intent_threshold
-            and not far
-        ]
         near = [h for h in hits if h.score >= suggest_at]
-        offers += [Offer(h.question, "faq", h.faq_id) for h in near]
-        seen: set[str] = set()
-        offers = [o for o in offers if not (o.label in seen or seen.add(o.label))][: settings.suggestions]
+        offers = clarify_offers(
+            prediction, near, self.domain.intents, 0.5 * self.intent_threshold, settings.suggestions, far=far
+        )
         if offers:
             session.offers = offers
             labels = [o.label for o in offers]
-            sources = [_source(h) for h in near]
+            sources = [faq_source(h) for h in near]
             return Reply(
                 self.domain.render("clarify"), "clarify", prediction.intent, prediction.confidence, labels, sources
             )
@@ -425,7 +397,3 @@ class Bot:
             text += " " + self.domain.render("offer_person")
             return Reply(text, "fallback", None, prediction.confidence, [self.person_label])
         return Reply(text, "fallback", None, prediction.confidence)
-
-
-def _source(hit: FaqHit) -> dict:
-    return {"faq_id": hit.faq_id, "question": hit.question, "score": hit.score, "exact": hit.exact}

@@ -1,0 +1,105 @@
+"""What the public chat page does: a message through the rate limits to the bot, a picked
+suggestion, the "talk to a person" button, thumbs on an answer, and the ``chat`` API endpoint
+for programs (``gradio_client``). ``app.build_app`` lays the page out and wires these to it.
+
+Gradio injects ``gr.Request`` and ``gr.LikeData`` by the handlers' type hints, so every name in
+their signatures must be importable here at run time (not only under ``TYPE_CHECKING``).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import gradio as gr
+
+from chatbot.bot import Bot
+from chatbot.reply import Reply
+from chatbot.web.limits import Limits, Refuse
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ChatPage:
+    """The components of the chat page that its events read or write."""
+
+    session: gr.State  # the conversation's id, None until the first turn
+    turns: gr.State  # {index of an answer in the chat: its logged turn id}, for feedback
+    chat: gr.Chatbot
+    chips: gr.Dataset  # the suggestions
+    box: gr.Textbox
+    send: gr.Button
+    person: gr.Button
+    trace: gr.JSON
+
+
+class ChatEvents:
+    """The chat page's event handlers for one ``bot``. A turn the ``limits`` refuse gets the
+    ``refuse`` reply and never reaches the model; a turn the bot fails on gets its
+    ``server_error`` template, never a stack trace. ``thanks`` are the toasts for a liked and a
+    disliked answer."""
+
+    def __init__(self, bot: Bot, limits: Limits, refuse: Refuse, thanks: tuple[str, str]) -> None:
+        self.bot, self.limits, self.refuse = bot, limits, refuse
+        self.liked, self.disliked = thanks
+
+    def wire(self, page: ChatPage) -> None:
+        """Connects the page's events to the handlers; none of them is in the public API."""
+        outputs = [page.box, page.chat, page.turns, page.session, page.chips, page.trace]
+        state = [page.chat, page.turns, page.session]
+        page.box.submit(self.respond, [page.box, *state], outputs, api_visibility="private")
+        page.send.click(self.respond, [page.box, *state], outputs, api_visibility="private")
+        page.chips.click(self.choose, [page.chips, *state], outputs, api_visibility="private")
+        page.person.click(self.talk_to_person, state, outputs, api_visibility="private")
+        page.chat.like(self.feedback, [page.turns], None, api_visibility="private")
+
+    def _turn(
+        self, call: Callable[[str], Reply], history: list, turns: dict, session_id: str | None, shown_message: str
+    ):
+        session_id = session_id or uuid.uuid4().hex
+        try:
+            reply = call(session_id)
+            text, suggestions, trace = reply.text, reply.suggestions, reply.trace
+        except Exception:  # a polite answer, never a stack trace, for the customer
+            log.exception("the bot failed on a message")
+            reply, text, suggestions, trace = None, self.bot.domain.render("server_error"), [], {"route": "error"}
+        shown = html.escape(shown_message)  # the customer's text is shown as text: no markup, no script
+        history = [*history, {"role": "user", "content": shown}, {"role": "assistant", "content": text}]
+        if reply is not None and reply.turn_id is not None:
+            turns = {**turns, str(len(history) - 1): reply.turn_id}
+        chips = gr.Dataset(samples=[[s] for s in suggestions], visible=bool(suggestions))
+        return "", history, turns, session_id, chips, trace
+
+    def respond(self, message: str, history: list, turns: dict, session_id: str | None, request: gr.Request):
+        wait = self.limits.wait(_client(request), session_id)
+        if wait:  # the customer sees why, and nothing reaches the model
+            return self._turn(lambda sid: self.refuse(wait), history, turns, session_id, message)
+        return self._turn(lambda sid: self.bot.reply(sid, message), history, turns, session_id, message)
+
+    def choose(self, sample: list, history: list, turns: dict, session_id: str | None, request: gr.Request):
+        return self.respond(sample[0], history, turns, session_id, request)
+
+    def talk_to_person(self, history: list, turns: dict, session_id: str | None):
+        return self._turn(lambda sid: self.bot.handoff(sid), history, turns, session_id, self.bot.person_label)
+
+    def feedback(self, data: gr.LikeData, turns: dict):
+        turn_id = turns.get(str(data.index[0] if isinstance(data.index, list | tuple) else data.index))
+        if turn_id is None or self.bot.store is None or data.liked not in (True, False):
+            return
+        self.bot.store.set_feedback(turn_id, 1 if data.liked else -1)
+        gr.Info(self.liked if data.liked else self.disliked)
+
+    def chat_api(self, message: str, session_id: str = "", request: gr.Request = None) -> dict:
+        """One chat turn for programs (gradio_client): the reply, its route and suggestions."""
+        wait = self.limits.wait(_client(request), session_id or None)
+        reply = self.refuse(wait) if wait else self.bot.reply(session_id or None, message)
+        return {k: v for k, v in reply.to_dict().items() if k != "trace"}
+
+
+def _client(request: gr.Request | None) -> str | None:
+    client = getattr(request, "client", None)
+    return getattr(client, "host", None)
