@@ -1,45 +1,30 @@
-"""One typed settings object for the whole bot, from a TOML file and the environment.
+"""The ``Settings`` model: every setting with its type, allowed values, default and help text.
 
-Precedence: defaults < ``chatbot.toml`` (or the file named by ``CHATBOT_CONFIG``) < environment
-variables ``CHATBOT_<FIELD>`` (``CHATBOT_MODEL``, ``CHATBOT_DATA_DIR``, ...) < keyword arguments
-of :meth:`Settings.load`. Unknown keys are an error, so a typo never silently falls back to a
-default, and every problem is reported at once, so a deployment is not fixed one restart at a time.
-
-Each field's help text is its ``description``: the README's configuration table is made from it
-(:func:`settings_table`), and a test keeps the two equal.
+The fields are the one place each setting is declared: the environment variable, the README's
+table (``chatbot.settings.table``) and the error messages (``chatbot.settings.problems``) are
+made from them. Reading the file and the environment is ``chatbot.settings.sources``' job.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, model_validator
-from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from chatbot.layout import DataLayout
-from chatbot.schemas import did_you_mean
+from chatbot.settings.problems import CONVERSATION_FIELDS, SettingsError, conversation_problems, validation_problems
+from chatbot.settings.sources import ENV_PREFIX, read_sources
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-ENV_PREFIX = "CHATBOT_"
-_CONFIG_VARIABLE = ENV_PREFIX + "CONFIG"
-_DEFAULT_FILE = "chatbot.toml"
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 Language = Literal["en", "zh"]
 LANGUAGE_ASSETS: dict[str, str] = {"en": "", "zh": "zh"}  # folders under assets/
 LANGUAGE_MODELS: dict[str, str | None] = {"en": None, "zh": "multilingual-e5-small"}  # retrieval.convert's names
-
-
-class SettingsError(ValueError):
-    """Every problem found in the settings, one a line, each naming the setting."""
-
-    def __init__(self, problems: str | Sequence[str]):
-        self.problems = [problems] if isinstance(problems, str) else list(problems)
-        super().__init__("invalid settings:\n  " + "\n  ".join(self.problems))
 
 
 def _fspath(value: Any) -> Any:
@@ -55,6 +40,7 @@ def _device(value: str) -> str:
 # Paths are kept as the text given (relative ones stay relative), but a Path is accepted too.
 _PathText = Annotated[str, BeforeValidator(_fspath)]
 _Device = Annotated[str, AfterValidator(_device)]
+_Cosine = Annotated[float, Field(ge=-1.0, le=1.0)]  # a cosine similarity between two embeddings
 
 
 class Settings(BaseSettings):
@@ -112,17 +98,13 @@ class Settings(BaseSettings):
         description="classifier confidence (0-1) under which FAQ search takes over; none = the threshold "
         "calibrated at training time",
     )
-    faq_answer_threshold: float | None = Field(
+    faq_answer_threshold: _Cosine | None = Field(
         None,
-        ge=-1.0,
-        le=1.0,
         description="cosine similarity from which the closest FAQ entry is the answer; none = calibrated per FAQ "
         'and model when the index is built (see "How a turn is routed")',
     )
-    faq_suggest_threshold: float | None = Field(
+    faq_suggest_threshold: _Cosine | None = Field(
         None,
-        ge=-1.0,
-        le=1.0,
         description="cosine similarity from which an FAQ entry is offered as a suggestion; none = calibrated "
         "like the answer threshold",
     )
@@ -269,7 +251,7 @@ class Settings(BaseSettings):
         try:
             super().__init__(**values)
         except ValidationError as exc:
-            raise SettingsError(_problems(exc, values)) from None
+            raise SettingsError(validation_problems(exc, values, Settings.model_fields)) from None
 
     @classmethod
     def settings_customise_sources(
@@ -282,7 +264,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_conversation(self) -> Settings:
-        problems = _conversation_problems({name: getattr(self, name) for name in _CONVERSATION_FIELDS})
+        problems = conversation_problems({name: getattr(self, name) for name in CONVERSATION_FIELDS})
         if problems:
             raise SettingsError(problems)
         return self
@@ -327,20 +309,7 @@ class Settings(BaseSettings):
         """Defaults, then the TOML file (``path``, else ``$CHATBOT_CONFIG``, else ``./chatbot.toml``
         if present), then ``CHATBOT_*`` variables of ``env`` (``None``: the process environment),
         then ``overrides``. Raises one :class:`SettingsError` listing every problem found."""
-        env = os.environ if env is None else env
-        problems: list[str] = []
-        values: dict[str, Any] = {}
-        path = path or env.get(_CONFIG_VARIABLE) or (_DEFAULT_FILE if Path(_DEFAULT_FILE).is_file() else None)
-        if path:
-            for key, value in _read_toml(path).items():
-                if key in cls.model_fields:
-                    values[key] = value
-                else:
-                    problems.append(f"{path}: {_unknown_setting(key)}")
-        problems += _unknown_variables(env)
-        # pydantic-settings ignores CHATBOT_* names it does not know: _unknown_variables refuses them
-        for name, raw in _Environment(cls, env)().items():
-            values[name] = None if raw == "" and _optional(name) else raw
+        values, problems = read_sources(cls, path, os.environ if env is None else env)
         values.update(overrides)  # an unknown one is refused by extra="forbid"
         try:
             settings = cls(**values)
@@ -354,141 +323,3 @@ class Settings(BaseSettings):
         """A copy with ``changes``, checked like :meth:`load`'s values (``model_copy(update=...)``
         would skip the checks)."""
         return type(self)(**{**self.model_dump(), **changes})
-
-
-class _Environment(EnvSettingsSource):
-    """pydantic-settings' environment source, reading the given mapping instead of ``os.environ``."""
-
-    def __init__(self, settings_cls: type[BaseSettings], env: Mapping[str, str]):
-        self._given = env
-        super().__init__(settings_cls)
-
-    def _load_env_vars(self) -> Mapping[str, str | None]:
-        # the hook pydantic-settings' own .env source overrides; names compare case-insensitively
-        return {key.lower(): value for key, value in self._given.items()}
-
-
-# the settings _check_conversation looks at together
-_CONVERSATION_FIELDS = ("frustration_lexicon", "handoff_webhook_url", "business_hours", "timezone")
-
-_REASONS = {
-    "int_parsing": "not a whole number",
-    "int_from_float": "not a whole number",
-    "int_type": "not a whole number",
-    "float_parsing": "not a number",
-    "float_type": "not a number",
-    "bool_parsing": "not a boolean: true/false, yes/no, on/off, 1/0",
-    "bool_type": "not a boolean: true/false, yes/no, on/off, 1/0",
-    "string_type": "not a string",
-    "greater_than": "must be above {gt}",
-    "greater_than_equal": "must be at least {ge}",
-    "less_than": "must be below {lt}",
-    "less_than_equal": "must be at most {le}",
-    "literal_error": "one of {expected}",
-    "string_too_short": "too short: at least {min_length} characters",
-}
-
-
-def _problems(exc: ValidationError, values: Mapping[str, Any]) -> list[str]:
-    """pydantic's errors as one line each, naming the setting and the value given (never a
-    hidden one such as the admin password)."""
-    problems: list[str] = []
-    failed: set[str] = set()
-    for error in exc.errors(include_url=False):
-        if not error["loc"]:  # raised by _check_conversation
-            cause = error["ctx"]["error"]
-            problems += cause.problems if isinstance(cause, SettingsError) else [str(cause)]
-            continue
-        name = str(error["loc"][0])
-        failed.add(name)
-        if error["type"] == "extra_forbidden":
-            problems.append(_unknown_setting(name))
-            continue
-        ctx = error.get("ctx", {})
-        if error["type"] == "value_error":  # a validator's own words (_device)
-            reason = str(ctx["error"])
-        else:
-            reason = _REASONS[error["type"]].format(**ctx) if error["type"] in _REASONS else error["msg"]
-        shown = f"{name}={error['input']!r}" if Settings.model_fields[name].repr else name
-        problems.append(f"{shown} ({reason})")
-    if failed:  # the model validator did not run: check what it checks among the values that are fine
-        defaults = {name: Settings.model_fields[name].default for name in _CONVERSATION_FIELDS}
-        given = {**defaults, **{name: values[name] for name in _CONVERSATION_FIELDS if name in values}}
-        problems += _conversation_problems({name: value for name, value in given.items() if name not in failed})
-    return problems
-
-
-def _conversation_problems(values: Mapping[str, Any]) -> list[str]:
-    """Checks of the issue-5 block (frustration lexicon, handoff webhook, business hours) that a
-    field constraint cannot say; each runs only on the values it needs that are present."""
-    from chatbot.handoff import BusinessHours, BusinessHoursError, zone
-
-    problems = []
-    lexicon = values.get("frustration_lexicon")
-    if lexicon is not None and not Path(lexicon).is_file():
-        problems.append(f"frustration_lexicon={lexicon!r} (no such file)")
-    url = values.get("handoff_webhook_url")
-    if url is not None and not (url.startswith(("http://", "https://")) and len(url) > len("https://")):
-        problems.append(f"handoff_webhook_url={url!r} (an http:// or https:// URL)")
-    if "timezone" in values:
-        try:
-            zone(values["timezone"])
-            if values.get("business_hours") is not None:
-                BusinessHours.parse(values["business_hours"], values["timezone"])
-        except BusinessHoursError as exc:
-            problems.append(str(exc))
-    return problems
-
-
-def _read_toml(path: str | os.PathLike) -> dict[str, Any]:
-    if not Path(path).is_file():
-        raise SettingsError(f"{path}: no such file")
-    try:
-        return TomlConfigSettingsSource(Settings, toml_file=Path(path)).toml_data
-    except tomllib.TOMLDecodeError as exc:
-        raise SettingsError(f"{path}: {exc}") from None
-
-
-def _unknown_variables(env: Mapping[str, str]) -> list[str]:
-    allowed = [ENV_PREFIX + name.upper() for name in Settings.model_fields]
-    return [
-        f"unknown environment variable {key}; allowed: {', '.join(sorted(allowed))}{did_you_mean(key.upper(), allowed)}"
-        for key in env
-        if key.upper().startswith(ENV_PREFIX) and key.upper() not in (*allowed, _CONFIG_VARIABLE)
-    ]
-
-
-def _unknown_setting(key: str) -> str:
-    return f"unknown setting {key!r}; allowed: {', '.join(sorted(Settings.model_fields))}" + did_you_mean(
-        key, Settings.model_fields
-    )
-
-
-def _optional(name: str) -> bool:
-    """Whether ``None`` is a valid value: an empty variable then means none (``CHATBOT_MODEL=``)."""
-    return type(None) in getattr(Settings.model_fields[name].annotation, "__args__", ())
-
-
-def settings_table() -> str:
-    """The README's configuration table, one row per setting in declaration order, made from
-    the fields' defaults and descriptions so that the two cannot drift apart."""
-    rows = ["| variable | default | meaning |", "| --- | --- | --- |"]
-    for name, field in Settings.model_fields.items():
-        rows.append(f"| `{ENV_PREFIX}{name.upper()}` | {_shown_default(field.default)} | {field.description} |")
-    return "\n".join(rows)
-
-
-def _shown_default(value: Any) -> str:
-    if value is None:
-        return "none"
-    if isinstance(value, bool):
-        return f"`{str(value).lower()}`"
-    if isinstance(value, float):
-        return f"{value:g}"
-    if isinstance(value, int):
-        return str(value)
-    if value == "":
-        return "empty"
-    if Path(value).is_absolute() and Path(value).is_relative_to(PROJECT_ROOT):
-        return f"`{Path(value).relative_to(PROJECT_ROOT)}` (the project's)"
-    return f"`{value}`"
