@@ -282,13 +282,7 @@ def adapt_embedder(
         return report("base", "fewer than two entries to contrast")
     steps = _Steps(sum(_steps(len(p), args) for p in (pairs, *fold_pairs)), progress, show_progress)
     try:
-        base_hits = adapted_hits = 0.0
-        for (kept, fold_heldout, _), train_pairs in zip(folds, fold_pairs):
-            encoder = Encoder(base_model, device=args.device)
-            base_hits += hit_at_1(kept, fold_heldout, encoder) * len(fold_heldout)
-            _train(encoder, train_pairs, args, steps)
-            adapted_hits += hit_at_1(kept, fold_heldout, encoder) * len(fold_heldout)
-        base, adapted = base_hits / heldout, adapted_hits / heldout
+        base, adapted = _gate(folds, fold_pairs, heldout, base_model, args, steps)
         figures = {"base_hit_at_1": round(base, 4), "adapted_hit_at_1": round(adapted, 4), "pairs": len(pairs)}
         if adapted <= base:
             reason = f"adapted on the other folds, it found {adapted:.1%} of held-out phrasings, the base {base:.1%}"
@@ -299,6 +293,33 @@ def adapt_embedder(
         steps.close()
     out_dir = Path(out_dir)
     result = report("adapted", f"held-out hit@1 {base:.1%} -> {adapted:.1%}", version=out_dir.name, **figures)
+    _save(out_dir, encoder, entries, args, result)
+    return result
+
+
+def _gate(
+    folds: list[tuple[list[FaqEntry], list[Heldout], set[str]]],
+    fold_pairs: list[list[Pair]],
+    heldout: int,
+    base_model: str | Path | None,
+    args: AdaptArgs,
+    steps: _Steps,
+) -> tuple[float, float]:
+    """The gate's cross-validation: per fold, hit@1 on its held-out phrasings with the base
+    embedder, then with one adapted on the fold's pairs. Returns (base, adapted) hit@1 over
+    every held-out phrasing (``heldout`` of them)."""
+    base_hits = adapted_hits = 0.0
+    for (kept, fold_heldout, _), train_pairs in zip(folds, fold_pairs):
+        encoder = Encoder(base_model, device=args.device)
+        base_hits += hit_at_1(kept, fold_heldout, encoder) * len(fold_heldout)
+        _train(encoder, train_pairs, args, steps)
+        adapted_hits += hit_at_1(kept, fold_heldout, encoder) * len(fold_heldout)
+    return base_hits / heldout, adapted_hits / heldout
+
+
+def _save(out_dir: Path, encoder: Encoder, entries: list[FaqEntry], args: AdaptArgs, result: AdaptReport) -> None:
+    """The adapter and its ``version.json`` (base model, FAQ hash, hyperparameters, report),
+    written whole or not at all."""
     with atomic_directory(out_dir) as tmp:
         encoder.transformer.save_pretrained(str(tmp / ADAPTER_DIR))
         record = {
@@ -316,7 +337,6 @@ def adapt_embedder(
         }
         (tmp / RECORD_FILE).write_text(json.dumps(record, indent=1, ensure_ascii=False), encoding="utf-8")
         write_checksums(tmp)
-    return result
 
 
 def load_record(version_dir: str | Path) -> dict:

@@ -227,25 +227,9 @@ class IntentClassifier(torch.nn.Module):
         from peft import PeftModel
 
         directory = Path(directory)
-        if not (directory / VERSION_FILE).is_file():
-            raise ModelMismatchError(f"{directory} is not a model version ({VERSION_FILE} is missing)")
-        damaged = damaged_files(directory)
-        if damaged:
-            raise ModelMismatchError(f"{directory} is damaged: {', '.join(damaged)} missing or not as checksummed")
-        try:
-            version = VersionRecord.read(directory)
-        except ValueError as exc:
-            raise ModelMismatchError(str(exc)) from None
+        version = _read_version(directory)
         labels, threshold = version.labels, version.threshold
-        base = Path(base_model) if base_model else Path(version.base_model.path)
-        if not base_model and not (base / "config.json").is_file():
-            base = default_model_path()
-        expected = version.base_model.fingerprint
-        if model_fingerprint(base) != expected:
-            raise ModelMismatchError(
-                f"{directory} was trained on base model '{version.base_model.name}' ({expected}), "
-                f"not on '{base.name}' ({model_fingerprint(base)}); train a new version for this model"
-            )
+        base = _base_model_for(directory, version, base_model)
         encoder = Encoder(base, device=device, max_length=version.hyperparameters.get("max_length", 128))
         try:
             peft_model = PeftModel.from_pretrained(
@@ -270,3 +254,32 @@ class IntentClassifier(torch.nn.Module):
             encoder.set_precision(precision)
             model.head.to(encoder.dtype)
         return model.eval()
+
+
+def _read_version(directory: Path) -> VersionRecord:
+    """``version.json`` of a saved version, after checking every file against its checksum;
+    a missing or damaged version is a :class:`ModelMismatchError`."""
+    if not (directory / VERSION_FILE).is_file():
+        raise ModelMismatchError(f"{directory} is not a model version ({VERSION_FILE} is missing)")
+    damaged = damaged_files(directory)
+    if damaged:
+        raise ModelMismatchError(f"{directory} is damaged: {', '.join(damaged)} missing or not as checksummed")
+    try:
+        return VersionRecord.read(directory)
+    except ValueError as exc:
+        raise ModelMismatchError(str(exc)) from None
+
+
+def _base_model_for(directory: Path, version: VersionRecord, base_model: str | os.PathLike | None) -> Path:
+    """``base_model``, else the folder the version was trained on if it exists here, else the
+    default model; refuses (:class:`ModelMismatchError`) one the version was not trained on."""
+    base = Path(base_model) if base_model else Path(version.base_model.path)
+    if not base_model and not (base / "config.json").is_file():
+        base = default_model_path()
+    expected = version.base_model.fingerprint
+    if model_fingerprint(base) != expected:
+        raise ModelMismatchError(
+            f"{directory} was trained on base model '{version.base_model.name}' ({expected}), "
+            f"not on '{base.name}' ({model_fingerprint(base)}); train a new version for this model"
+        )
+    return base

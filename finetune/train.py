@@ -34,8 +34,9 @@ validation split with every intent weighted equally (bias correction, Wu et al. 
 folded into the head. The support for out-of-scope detection still covers every example.
 
 This module decides what is fitted on which examples and reads as those phases (``train``);
-the fitting itself is in ``finetune.fit``, the warm start's pieces in ``finetune.continual``
-and the calibration in ``finetune.oos``.
+the split and the head training starts from are in ``finetune.plan``, the fitting itself in
+``finetune.fit``, the warm start's pieces in ``finetune.continual`` and the calibration in
+``finetune.oos``.
 
 It does not tune hyperparameters per data set; the defaults are meant to hold across intent
 data sets of a few hundred to tens of thousands of examples.
@@ -47,18 +48,19 @@ import math
 import os
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from finetune.args import ProgressCallback, TrainingArgs
-from finetune.continual import correct_new_intent_bias, extend_head, replay_sample
-from finetune.data import OUT_OF_SCOPE, Example, data_hash, stratified_split
-from finetune.fit import FitResult, add_lora, fit_classifier, logistic_head, select_model, trainable_parameters
-from finetune.model import IntentClassifier, Support, example_hash, load_example_record
+from finetune.continual import correct_new_intent_bias
+from finetune.data import OUT_OF_SCOPE, Example, data_hash
+from finetune.fit import FitResult, add_lora, fit_classifier, select_model, trainable_parameters
+from finetune.model import IntentClassifier, Support, example_hash
 from finetune.oos import Calibration, calibrate
+from finetune.plan import HeadStart, Plan, Rows, plan_training, start_head
 from finetune.record import (
     FINE_TUNED,
     BaseModel,
@@ -68,7 +70,6 @@ from finetune.record import (
     Selection,
     ThresholdCalibration,
     VersionRecord,
-    WarmStart,
 )
 from retrieval import Encoder
 
@@ -80,94 +81,6 @@ def _support(classifier: IntentClassifier, examples: list[Example], label_index:
     embeddings = torch.from_numpy(encoder.encode([e.text for e in examples])).to(encoder.device)
     targets = torch.as_tensor([label_index[e.intent] for e in examples], device=encoder.device)
     return Support(embeddings, targets)
-
-
-@dataclass
-class _Plan:
-    """What a training run fits: the intents in head order, the splits, and where it starts."""
-
-    labels: list[str]
-    train_set: list[Example]
-    val_set: list[Example]
-    support_set: list[Example]  # what out-of-scope detection compares with: everything learnt
-    encoder: Encoder
-    previous: IntentClassifier | None  # the version a warm start continues from
-    warm: WarmStart | None  # the warm start's record for version.json
-
-
-def _plan(in_scope: list[Example], data_labels: list[str], args: TrainingArgs, base, rng: np.random.Generator) -> _Plan:
-    """Loads the starting point and splits the data. A cold start trains on a stratified share
-    of every example; a warm start (``base``) on the examples the base version has not seen
-    plus a replay sample of those it has, with the intents it knew first in the head."""
-    if base is None:
-        train_set, val_set = stratified_split(in_scope, args.val_fraction, args.seed)
-        encoder = Encoder(args.base_model, device=args.device, max_length=args.max_length)
-        return _Plan(data_labels, train_set, val_set, train_set, encoder, None, None)
-    previous = IntentClassifier.load(base, base_model=args.base_model, device=args.device, merge=False, trainable=True)
-    labels = [label for label in previous.labels if label in data_labels]
-    labels += [label for label in data_labels if label not in previous.labels]
-    record = load_example_record(base)
-    seen = record["trained"] if record is not None else set()
-    new = [e for e in in_scope if example_hash(e.text, e.intent) not in seen]
-    old = [e for e in in_scope if example_hash(e.text, e.intent) in seen]
-    replay = replay_sample(old, len(new), args.replay_ratio, args.replay_min_per_intent, rng)
-    train_set, val_set = stratified_split(new + replay, args.val_fraction, args.seed)
-    in_pool = set(new + replay)
-    support_set = train_set + [e for e in old if e not in in_pool]  # everything learnt, now or before
-    warm: WarmStart = {
-        "from": Path(base).name,
-        "from_data_hash": previous.version.data_hash,
-        "new_examples": len(new),
-        "replayed": len(replay),
-        "earlier_examples": len(old),
-        "new_intents": [label for label in labels if label not in previous.labels],
-        "dropped_intents": [label for label in previous.labels if label not in data_labels],
-    }
-    return _Plan(labels, train_set, val_set, support_set, previous.encoder, previous, warm)
-
-
-@dataclass
-class _HeadStart:
-    """Where the head starts, and what the frozen encoder with it scores on validation (the
-    logistic-regression baseline of a cold start). ``teacher``: a warm start's soft targets,
-    the base version's logits of the intents it knew (columns ``known_columns``) on every
-    training text; None without distillation."""
-
-    head: torch.nn.Linear
-    val_accuracy: float
-    teacher: torch.Tensor | None = None
-    known_columns: torch.Tensor | None = None
-
-
-def _start_head(
-    plan: _Plan,
-    features: np.ndarray,
-    targets: np.ndarray,
-    val_features: np.ndarray,
-    val_targets: np.ndarray,
-    args: TrainingArgs,
-) -> _HeadStart:
-    """A cold start's head is a logistic regression on the frozen features; a warm start's is
-    the base version's, extended with rows for new intents (``extend_head``)."""
-    device = plan.encoder.device
-    if plan.previous is None:
-        head = logistic_head(features, targets, len(plan.labels), args.logreg_c, args.seed)
-    else:
-        previous = plan.previous
-        head = extend_head(previous.head, previous.labels, plan.labels, features, targets, args.logreg_c, args.seed)
-    start = _HeadStart(head.to(device), float("nan"))
-    if plan.previous is not None and args.distill_weight > 0:
-        # learning without forgetting: the base version's logits of the intents it knew, on every
-        # training text (its head on the features just computed), are soft targets throughout
-        known = [i for i, label in enumerate(plan.labels) if label in plan.previous.labels]
-        start.known_columns = torch.tensor(known, device=device)
-        with torch.no_grad():
-            start.teacher = start.head(torch.from_numpy(features).to(device))[:, start.known_columns].float()
-    if len(val_features):
-        with torch.no_grad():
-            val_logits = start.head(torch.from_numpy(val_features).to(device))
-        start.val_accuracy = float(np.mean(val_logits.argmax(1).cpu().numpy() == val_targets))
-    return start
 
 
 def _refit(
@@ -182,10 +95,10 @@ def _refit(
     best); ``tuned``'s thresholds carry over (nothing is left out to calibrate on)."""
     torch.manual_seed(args.seed)
     encoder = Encoder(args.base_model, device=args.device, max_length=args.max_length)
-    plan = _Plan(tuned.labels, examples, [], examples, encoder, None, None)
-    rows = _Rows.of(plan)
+    plan = Plan(tuned.labels, examples, [], examples, encoder, None, None)
+    rows = Rows.of(plan)
     features = encoder.encode(rows.train_texts, show_progress=show_progress, normalize=False)
-    start = _start_head(plan, features, rows.train_targets, np.zeros((0, features.shape[1])), rows.val_targets, args)
+    start = start_head(plan, features, rows.train_targets, np.zeros((0, features.shape[1])), rows.val_targets, args)
     add_lora(encoder, args)
     refit = IntentClassifier(
         encoder, start.head, plan.labels, tuned.threshold, similarity_threshold=tuned.similarity_threshold
@@ -224,28 +137,6 @@ def _example_record(
     }
 
 
-@dataclass
-class _Rows:
-    """The plan's splits as model inputs: texts and head columns."""
-
-    label_index: dict[str, int]
-    train_texts: list[str]
-    train_targets: np.ndarray
-    val_texts: list[str]
-    val_targets: np.ndarray
-
-    @classmethod
-    def of(cls, plan: _Plan) -> _Rows:
-        index = {label: i for i, label in enumerate(plan.labels)}
-        return cls(
-            index,
-            [e.text for e in plan.train_set],
-            np.array([index[e.intent] for e in plan.train_set]),
-            [e.text for e in plan.val_set],
-            np.array([index[e.intent] for e in plan.val_set], dtype=np.int64),
-        )
-
-
 def train(
     examples: list[Example],
     args: TrainingArgs | None = None,
@@ -272,46 +163,22 @@ def train(
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     report = progress or (lambda fraction, message: None)
-
-    in_scope = [e for e in examples if e.intent != OUT_OF_SCOPE]
-    data_labels = sorted({e.intent for e in in_scope})
-    if len(data_labels) < 2:
-        raise ValueError(f"need examples of at least 2 intents to train, got {len(data_labels)}: {data_labels}")
+    in_scope, data_labels = _intents(examples)
 
     report(0.0, "Loading the base model")
-    plan = _plan(in_scope, data_labels, args, base, rng)
-    rows = _Rows.of(plan)
+    plan = plan_training(in_scope, data_labels, args, base, rng)
+    rows = Rows.of(plan)
 
     report(0.02, "Embedding the training data")
     features = plan.encoder.encode(rows.train_texts, show_progress=show_progress, normalize=False)
     val_features = plan.encoder.encode(rows.val_texts, normalize=False)  # frozen: the baseline's view of them
-    start = _start_head(plan, features, rows.train_targets, val_features, rows.val_targets, args)
+    start = start_head(plan, features, rows.train_targets, val_features, rows.val_targets, args)
 
     classifier, initial, fit = _fit(plan, rows, start, args, rng, report, show_progress)
-    selection = None
-    if plan.previous is None and rows.val_texts:
-        report(0.9, "Comparing with logistic regression on the frozen encoder")
-        selection = select_model(
-            classifier,
-            initial,
-            fit.accuracy,
-            features,
-            rows.train_targets,
-            val_features,
-            rows.val_targets,
-            start.val_accuracy,
-            args,
-        )
+    selection = _select(classifier, initial, fit, plan, rows, start, features, val_features, args, report)
     classifier.eval()
     bias_correction = _correct_bias(classifier, plan, rows, args, report)
-
-    report(0.94, "Embedding the training examples for out-of-scope detection")
-    classifier.support = _support(classifier, plan.support_set, rows.label_index)
-    report(0.97, "Calibrating the thresholds")
-    negatives = [e.text for e in examples if e.intent == OUT_OF_SCOPE]
-    calibration = calibrate(
-        classifier, rows.val_texts, rows.val_targets, rows.train_texts, rows.train_targets, negatives, args
-    )
+    calibration = _calibrate_out_of_scope(classifier, examples, plan, rows, args, report)
     refit = selection is not None and selection["model"] == FINE_TUNED and args.refit
     if refit:
         # the epoch count and the thresholds come from the run that held the validation split out;
@@ -331,10 +198,20 @@ def train(
     return classifier
 
 
+def _intents(examples: list[Example]) -> tuple[list[Example], list[str]]:
+    """The in-scope examples (``oos`` ones are not an intent) and their intents, sorted;
+    refuses data with fewer than two intents."""
+    in_scope = [e for e in examples if e.intent != OUT_OF_SCOPE]
+    data_labels = sorted({e.intent for e in in_scope})
+    if len(data_labels) < 2:
+        raise ValueError(f"need examples of at least 2 intents to train, got {len(data_labels)}: {data_labels}")
+    return in_scope, data_labels
+
+
 def _fit(
-    plan: _Plan,
-    rows: _Rows,
-    start: _HeadStart,
+    plan: Plan,
+    rows: Rows,
+    start: HeadStart,
     args: TrainingArgs,
     rng: np.random.Generator,
     report: ProgressCallback,
@@ -369,8 +246,39 @@ def _fit(
     return classifier, initial, fit
 
 
+def _select(
+    classifier: IntentClassifier,
+    initial: list[torch.Tensor],
+    fit: FitResult,
+    plan: Plan,
+    rows: Rows,
+    start: HeadStart,
+    features: np.ndarray,
+    val_features: np.ndarray,
+    args: TrainingArgs,
+    report: ProgressCallback,
+) -> Selection | None:
+    """A cold start with a validation split: the fine-tune against logistic regressions on the
+    frozen encoder (``finetune.fit.select_model``). None for a warm start or without validation
+    data (nothing is compared then)."""
+    if plan.previous is not None or not rows.val_texts:
+        return None
+    report(0.9, "Comparing with logistic regression on the frozen encoder")
+    return select_model(
+        classifier,
+        initial,
+        fit.accuracy,
+        features,
+        rows.train_targets,
+        val_features,
+        rows.val_targets,
+        start.val_accuracy,
+        args,
+    )
+
+
 def _correct_bias(
-    classifier: IntentClassifier, plan: _Plan, rows: _Rows, args: TrainingArgs, report: ProgressCallback
+    classifier: IntentClassifier, plan: Plan, rows: Rows, args: TrainingArgs, report: ProgressCallback
 ) -> BiasCorrection | None:
     """A warm start with new intents: their logits rescaled on the validation split (BiC)."""
     warm = plan.warm
@@ -385,12 +293,31 @@ def _correct_bias(
     return correct_new_intent_bias(classifier.head, val_logits, rows.val_targets, new_columns)
 
 
+def _calibrate_out_of_scope(
+    classifier: IntentClassifier,
+    examples: list[Example],
+    plan: Plan,
+    rows: Rows,
+    args: TrainingArgs,
+    report: ProgressCallback,
+) -> Calibration:
+    """Stores the support (every example learnt, embedded by the tuned encoder), then
+    calibrates both thresholds on the validation split, steered by the ``oos`` examples."""
+    report(0.94, "Embedding the training examples for out-of-scope detection")
+    classifier.support = _support(classifier, plan.support_set, rows.label_index)
+    report(0.97, "Calibrating the thresholds")
+    negatives = [e.text for e in examples if e.intent == OUT_OF_SCOPE]
+    return calibrate(
+        classifier, rows.val_texts, rows.val_targets, rows.train_texts, rows.train_targets, negatives, args
+    )
+
+
 def _record(
     classifier: IntentClassifier,
     examples: list[Example],
-    plan: _Plan,
+    plan: Plan,
     args: TrainingArgs,
-    start: _HeadStart,
+    start: HeadStart,
     fit: FitResult,
     selection: Selection | None,
     bias_correction: BiasCorrection | None,

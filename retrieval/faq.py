@@ -33,29 +33,25 @@ Formats, chosen by the file suffix and checked against the content:
 Before it is parsed, a file gets the checks every upload gets (:mod:`retrieval.uploads`):
 the suffix, a size limit (``max_bytes``), binary content under a text suffix (named: a PNG,
 a PDF, a ZIP...), and the encoding (UTF-8 with or without BOM, or UTF-16 with BOM). None of
-this repairs a file; it says what to fix.
+this repairs a file; it says what to fix. The XLSX, JSON and Markdown readers are in
+``retrieval.faq_formats``; this module picks one by suffix and validates what it read.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
-import io
 import json
 import os
-import re
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from retrieval.faq_formats import SUFFIXES, json_records, json_type, markdown_records, xlsx_records
 from retrieval.uploads import (
     DEFAULT_MAX_BYTES,
     Columns,
     RowError,
     RowErrors,
-    binary_kind,
     csv_rows,
-    format_size,
     jsonl_records,
     read_bytes,
     read_text,
@@ -67,8 +63,6 @@ REQUIRED = ("question", "answer")
 ALIASES = {"alternative_questions": "alternatives", "paraphrases": "alternatives", "faq_id": "id"}
 ALTERNATIVES_SEPARATOR = "|"
 MAX_FIELD_CHARS = 10_000
-SUFFIXES = (".csv", ".tsv", ".json", ".jsonl", ".xlsx", ".md", ".markdown")
-MAX_XLSX_ROWS = 100_000
 PREVIEW_COLUMNS = ("row", "id", "question", "answer", "category", "alternatives", "ok")
 TABLE_COLUMNS = Columns(FIELDS, REQUIRED, ALIASES, rows_are="entries")  # CSV, TSV and XLSX headers
 
@@ -185,7 +179,8 @@ def _read(path: Path, max_bytes: int) -> tuple[list[tuple[int, dict]], list[RowE
     suffix = path.suffix.lower()
     try:
         if suffix == ".xlsx":
-            records, errors = _xlsx_records(read_bytes(path, SUFFIXES, max_bytes, text=False), name, max_bytes)
+            data = read_bytes(path, SUFFIXES, max_bytes, text=False)
+            records, errors = xlsx_records(data, name, max_bytes, TABLE_COLUMNS)
             return records, errors, "row", name
         text = read_text(path, SUFFIXES, max_bytes)
         if suffix in (".csv", ".tsv"):
@@ -195,155 +190,10 @@ def _read(path: Path, max_bytes: int) -> tuple[list[tuple[int, dict]], list[RowE
             records, errors = jsonl_records(text, name, unit="row")
             return records, errors, "row", name
         if suffix == ".json":
-            return _json_records(text, name), [], "row", name
-        return _markdown_records(text, name), [], "line", name
-    except RowErrors as exc:  # the shared readers raise the base type
+            return json_records(text, name), [], "row", name
+        return markdown_records(text, name), [], "line", name
+    except RowErrors as exc:  # the readers (shared, and retrieval.faq_formats) raise the base type
         raise FaqError(exc.errors) from None
-
-
-def _xlsx_records(data: bytes, name: str, max_bytes: int) -> tuple[list[tuple[int, dict]], list[RowError]]:
-    what = binary_kind(data)
-    if not data.startswith(b"PK\x03\x04"):
-        if what and "old Office" in what:
-            message = "an old Excel 97-2003 (.xls) or password-protected workbook; save it as an unprotected .xlsx"
-        elif what:
-            message = f"not an XLSX workbook: the content is {what}"
-        else:
-            message = "not an XLSX workbook: the content is text or unknown data (is it a CSV file named .xlsx?)"
-        raise FaqError.fail(name, f"{message}; allowed: {', '.join(SUFFIXES)}")
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = set(archive.namelist())
-            unpacked = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise FaqError.fail(name, f"not an XLSX workbook: a damaged ZIP archive ({exc})") from None
-    if "xl/workbook.xml" not in names:
-        message = "not an XLSX workbook: a ZIP archive without a workbook (a DOCX document or another ZIP file?)"
-        raise FaqError.fail(name, message)
-    if unpacked > 10 * max_bytes:
-        raise FaqError.fail(
-            name, f"the workbook unpacks to {format_size(unpacked)}; at most {format_size(10 * max_bytes)}"
-        )
-    errors: list[RowError] = []
-    try:
-        import openpyxl
-
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for damaged workbooks
-        raise FaqError.fail(
-            name, f"cannot read the workbook ({type(exc).__name__}: {exc}); re-save it as .xlsx"
-        ) from None
-    try:
-        if not workbook.worksheets:
-            raise FaqError.fail(name, "the workbook has no worksheet")
-        sheet = workbook.worksheets[0]
-        sheet.reset_dimensions()  # some writers record wrong dimensions; read every row
-        rows = []
-        try:
-            for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-                if number > MAX_XLSX_ROWS + 1:
-                    errors.append(RowError(name, number, "", f"more than {MAX_XLSX_ROWS} rows; split the FAQ"))
-                    break
-                rows.append((number, [_cell_text(v) for v in values]))
-        except Exception as exc:  # a damaged sheet part
-            raise FaqError.fail(name, f"cannot read the first sheet ({type(exc).__name__}: {exc})") from None
-        if not any(any(c.strip() for c in cells) for _, cells in rows):
-            others = (
-                f"; the other sheets ({', '.join(workbook.sheetnames[1:])}) are not read"
-                if len(workbook.sheetnames) > 1
-                else ""
-            )
-            raise FaqError.fail(
-                name, f"the first sheet '{sheet.title}' is empty; the FAQ must be on the first sheet{others}"
-            )
-        return table_records(rows, name, TABLE_COLUMNS, errors), errors
-    finally:
-        workbook.close()
-
-
-def _cell_text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, dt.datetime) and value.time() == dt.time():
-        return value.date().isoformat()  # spreadsheets store dates as midnight datetimes
-    if isinstance(value, dt.datetime | dt.date | dt.time):
-        return value.isoformat()
-    return str(value)
-
-
-def _json_records(text: str, name: str) -> list[tuple[int, dict]]:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise FaqError.fail(name, f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
-    except RecursionError:
-        raise FaqError.fail(name, "invalid JSON: nested too deeply") from None
-    if isinstance(data, dict) and isinstance(data.get("faq"), list):
-        data = data["faq"]
-    if not isinstance(data, list):
-        raise FaqError.fail(name, f'expected a JSON list of entries (or {{"faq": [...]}}), got {_json_type(data)}')
-    return list(enumerate(data, start=1))
-
-
-_HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
-_META = re.compile(r"^(id|alternatives)[ \t]*:(.*)$", re.IGNORECASE)
-_FENCE = re.compile(r"^ {0,3}(```|~~~)")
-
-
-def _markdown_records(text: str, name: str) -> list[tuple[int, dict]]:
-    records: list[tuple[int, dict]] = []
-    category = ""
-    current: dict | None = None
-    body: list[str] = []
-    in_meta = False
-    fence = ""
-    deeper = 0  # the first ### (or deeper) heading outside a question, for the error hint
-
-    def close() -> None:
-        if current is not None:
-            current["answer"] = "\n".join(body).strip()
-            records.append((current.pop("_line"), current))
-
-    for number, line in enumerate(text.splitlines(), start=1):
-        fenced = _FENCE.match(line)
-        if fence:
-            fence = "" if fenced and fenced.group(1) == fence else fence
-        elif fenced:
-            fence = fenced.group(1)
-        else:
-            heading = _HEADING.match(line)
-            if heading and len(heading.group(1)) <= 2:
-                close()
-                body, title = [], (heading.group(2) or "").strip()
-                if len(heading.group(1)) == 1:
-                    category, current = title, None
-                else:
-                    current, in_meta = {"_line": number, "question": title, "category": category}, True
-                continue
-            if heading and current is None and not deeper:
-                deeper = number
-        if current is None:
-            continue
-        if in_meta and not fence:
-            if not line.strip() and not body:
-                continue
-            meta = _META.match(line.strip())
-            if meta:
-                current[meta.group(1).lower()] = meta.group(2).strip()
-                continue
-            in_meta = False
-        body.append(line)
-    close()
-    if not records:
-        hint = (
-            f"; questions must be level-2 headings ('## How do I ...?'), line {deeper} has a deeper one"
-            if deeper
-            else "; a Markdown FAQ is '## question' headings, each followed by its answer"
-        )
-        raise FaqError.fail(name, f"no '## question' headings found{hint}")
-    return records
 
 
 # --- validation -------------------------------------------------------------------------
@@ -363,7 +213,7 @@ def _check(records: list[tuple[int, object]], name: str, unit: str = "row"):
     for number, record in records:
         before = len(errors)
         if not isinstance(record, dict):
-            error(number, "", f"expected an object with question and answer, got {_json_type(record)}")
+            error(number, "", f"expected an object with question and answer, got {json_type(record)}")
             rows.append({"row": number, **dict.fromkeys(PREVIEW_COLUMNS[1:-1], ""), "ok": False})
             continue
         record = {ALIASES.get(str(k).strip().lower(), str(k).strip().lower()): v for k, v in record.items()}
@@ -415,8 +265,3 @@ def _alternatives(value, name: str, number: int, errors: list[RowError], unit: s
         errors.append(RowError(name, number, "alternatives", message, unit))
         return ()
     return tuple(dict.fromkeys(" ".join(v.split()) for v in items if v.strip()))
-
-
-def _json_type(value) -> str:
-    names = {dict: "an object", list: "a list", str: "text", bool: "true/false", float: "a number", int: "a number"}
-    return "null" if value is None else names.get(type(value), type(value).__name__)

@@ -5,7 +5,8 @@ names and codes ("HG-4471") that embeddings blur. The two are combined by :func:
 cosine leads and the lexical match adds a bounded amount, so BM25 settles near ties but
 never outvotes a clear semantic match. Every phrasing of an entry (its question and
 alternatives) and its answer is a row in both indexes and points at the entry. The tokenizer
-and BM25 live in ``retrieval.lexical``.
+and BM25 live in ``retrieval.lexical``, :func:`fuse` and :class:`FaqHit` in ``retrieval.ranking``,
+the FAISS structure in ``retrieval.vectors``, what an update reuses in ``retrieval.index_update``.
 
 Size: the FAISS index is chosen by the number of rows unless a factory string is configured.
 Below :data:`APPROXIMATE_FROM_ROWS` it is exact (``Flat``: every row scored); from there on
@@ -28,8 +29,6 @@ rows, then rebuilt.
 from __future__ import annotations
 
 import os
-from collections import Counter
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
@@ -40,60 +39,28 @@ from retrieval.calibration import FaqThresholds, calibrate_faq
 from retrieval.encoder import Encoder
 from retrieval.faq import FaqEntry, faq_hash
 from retrieval.index_files import IndexMismatchError, SavedIndex, read_index, write_index
+from retrieval.index_update import appended_index, match_rows, row_vectors
 from retrieval.lexical import Bm25, is_code, lexical_tokens, segments
-from retrieval.vectors import APPROXIMATE_FROM_ROWS, choose_index_factory, copy_rows, is_exact, new_faiss_index, tune
+from retrieval.ranking import FaqHit, fuse
+from retrieval.vectors import (
+    APPROXIMATE_FROM_ROWS,
+    can_append,
+    choose_index_factory,
+    filtering_params,
+    is_exact,
+    new_faiss_index,
+    tune,
+)
 
-ANSWER_WEIGHT = 0.05  # fuse(): weight of the weaker of (best phrasing, answer) cosine
 CODE_MAX_ENTRIES = 3  # a code typed by the customer puts first the entries naming it, if at most this many
-LEXICAL_WEIGHT = 0.05  # fuse(): weight of the share of the query's lexical weight an entry matches
 AUTO = "auto"
 LEXICAL_FULL_SCAN_ROWS = 50_000  # longer posting lists only score rows found otherwise
-RETIRED_REBUILD_SHARE = 0.25  # a graph index with more retired rows than this is rebuilt
-
-
-def fuse(phrasing: np.ndarray, answer: np.ndarray, lexical_share: np.ndarray) -> np.ndarray:
-    """The score that orders FAQ results: the entry's best cosine (closest question phrasing
-    or its answer), plus :data:`ANSWER_WEIGHT` times the weaker of the two (an entry whose
-    question *and* answer both fit beats one with a single close phrasing), plus
-    :data:`LEXICAL_WEIGHT` times the share of the query's IDF mass its best BM25 row matches.
-
-    Why not rank fusion: equal-weight reciprocal rank fusion let BM25's ranking, weak on
-    paraphrases, outvote a clear semantic match (hybrid hit@1 0.419 vs 0.487 for dense alone
-    on CovidFAQ). Here lexical evidence is bounded (at most about +0.05 cosine), so it settles
-    near ties (rare product names, exact wording) and cannot overturn a clear dense winner.
-    The weights are the largest of 0, 0.05 and 0.1 for which no 300-query slice of our own
-    FAQ, CovidFAQ and BANKING77-as-FAQ scored below dense search alone (0.1 for both lost a
-    few queries on two CovidFAQ slices); ``benchmarks/quality.py`` reports the whole sets.
-    Bare codes (``HG-4471``) are handled apart: an entry naming the code is put first.
-    """
-    return np.maximum(phrasing, answer) + ANSWER_WEIGHT * np.minimum(phrasing, answer) + LEXICAL_WEIGHT * lexical_share
 
 
 def _row_texts(entry: FaqEntry) -> tuple[str, ...]:
     """What is indexed for an entry: every question phrasing, then the answer (customers
     often word a question like its answer: "can I pay with PayPal" vs "we accept PayPal")."""
     return (*entry.phrasings, entry.answer)
-
-
-@dataclass(frozen=True)
-class FaqHit:
-    """One search result. ``score`` is the cosine similarity of the query to the entry's
-    closest row, a phrasing or the answer (comparable across queries); ``fused`` is the score
-    that orders the results (:func:`fuse`); ``lexical`` the BM25 score of its best row;
-    ``exact`` is true when the query shares a code (``HG-4471``) with it."""
-
-    faq_id: str
-    question: str
-    answer: str
-    score: float
-    fused: float
-    lexical: float
-    exact: bool
-    matched: str
-    category: str = ""
-
-    def to_dict(self) -> dict:
-        return dict(self.__dict__)
 
 
 class FaqIndex:
@@ -150,7 +117,7 @@ class FaqIndex:
         self.row_of_id[self.faiss_ids] = np.arange(rows)
         self.retired = int(index.ntotal - rows)
         self.exact_index = is_exact(index)
-        self._search_params = self._filtering_params() if self.retired else None
+        self._search_params = filtering_params(index, self.faiss_ids) if self.retired else None
 
         if lexical is None:
             lexical = Bm25.from_texts(text for e in self.entries for text in _row_texts(e))
@@ -216,59 +183,22 @@ class FaqIndex:
         """
         if not entries:
             raise ValueError("cannot build an index over an empty FAQ")
-        # the k-th row with a given text takes over the k-th old row with that text (and its FAISS
-        # id), so texts repeated across entries (a shared answer) are not appended again each time
-        known: dict[tuple[str, int], int] = {}
-        first: dict[str, int] = {}
-        count: Counter[str] = Counter()
-        for row, text in enumerate(text for e in self.entries for text in _row_texts(e)):
-            known[(text, count[text])] = row
-            first.setdefault(text, row)
-            count[text] += 1
         texts = [text for e in entries for text in _row_texts(e)]
-        count.clear()
-        keys = []
-        for text in texts:
-            keys.append((text, count[text]))
-            count[text] += 1
-        source = np.fromiter((known.get(key, -1) for key in keys), np.int64, len(texts))
-        same_text = np.fromiter((first.get(t, -1) for t in texts), np.int64, len(texts))
-        fresh = same_text < 0
-        missing = list(dict.fromkeys(t for t, new in zip(texts, fresh) if new))
-        vectors = np.empty((len(texts), self.vectors.shape[1]), dtype=np.float32)
-        copy_rows(vectors, self.vectors, np.where(source >= 0, source, same_text))  # fresh rows: below
-        if missing:
-            encoded = self.encoder.encode(missing, show_progress=show_progress)
-            position = {text: i for i, text in enumerate(missing)}
-            vectors[fresh] = encoded[[position[t] for t, new in zip(texts, fresh) if new]]
+        match = match_rows((text for e in self.entries for text in _row_texts(e)), texts)
+        vectors = row_vectors(match, texts, self.vectors, self.encoder, show_progress)
 
         setting = self.factory_setting
         factory = choose_index_factory(len(texts), self.approximate_from) if setting == AUTO else setting
         index, faiss_ids = None, None
-        if factory == self.index_factory and self._can_append():
-            # unchanged rows keep their FAISS id (each id serves one row); the rest are appended
-            faiss_ids = np.full(len(texts), -1, dtype=np.int64)
-            reused = np.flatnonzero(~fresh)
-            candidates = self.faiss_ids[source[reused]]
-            first = np.unique(candidates, return_index=True)[1]
-            faiss_ids[reused[first]] = candidates[first]
-            appended = np.flatnonzero(faiss_ids < 0)
-            total = self.index.ntotal + len(appended)
-            if total - len(texts) <= RETIRED_REBUILD_SHARE * total:
-                index = faiss.clone_index(self.index)
-                if len(appended):
-                    index.add(vectors[appended])
-                    faiss_ids[appended] = self.index.ntotal + np.arange(len(appended))
-                index = tune(index)
-            else:
-                faiss_ids = None
+        if factory == self.index_factory and can_append(self.index):
+            index, faiss_ids = appended_index(self.index, self.faiss_ids, match, vectors)
         if index is None:
             index = new_faiss_index(vectors, factory)
-        lexical = self.lexical.updated(texts, same_text)
+        lexical = self.lexical.updated(texts, match.same_text)
         new = FaqIndex(
             entries, self.encoder, vectors, index, factory, setting, faiss_ids, self.approximate_from, lexical
         )
-        new.embedded_rows = len(missing)
+        new.embedded_rows = len(match.missing)
         return new
 
     def added(self, entries: list[FaqEntry], show_progress: bool = False) -> FaqIndex:
@@ -288,21 +218,6 @@ class FaqIndex:
         if unknown:
             raise KeyError(f"no FAQ entries with ids {sorted(unknown)}")
         return self.updated([e for e in self.entries if e.id not in ids])
-
-    def _can_append(self) -> bool:
-        """Graph indexes take new rows in place and retired rows are filtered at search time;
-        exact and other indexes are rebuilt from the stored vectors instead."""
-        return isinstance(faiss.downcast_index(self.index), faiss.IndexHNSW)
-
-    def _filtering_params(self) -> faiss.SearchParameters:
-        alive = np.zeros(self.index.ntotal, dtype=bool)
-        alive[self.faiss_ids] = True
-        bitmap = np.packbits(alive, bitorder="little")
-        selector = faiss.IDSelectorBitmap(self.index.ntotal, faiss.swig_ptr(bitmap))
-        inner = faiss.downcast_index(self.index)
-        params = faiss.SearchParametersHNSW(sel=selector, efSearch=inner.hnsw.efSearch)
-        params._keep = (bitmap, selector)  # the selector reads the bitmap; keep both alive
-        return params
 
     def __len__(self) -> int:
         return len(self.entries)

@@ -4,7 +4,8 @@
 row vectors are indexed. Exact ``Flat`` below :data:`APPROXIMATE_FROM_ROWS` rows, a graph over
 8-bit codes from there on (:func:`choose_index_factory`); any FAISS factory string can be
 configured instead, and the search-time parameters FAISS does not read from it are set here
-(:func:`tune`).
+(:func:`tune`). A graph index can take an update in place (:func:`can_append`); the rows it
+retired are then skipped at search time (:func:`filtering_params`).
 """
 
 from __future__ import annotations
@@ -77,3 +78,22 @@ def copy_rows(target: np.ndarray, rows: np.ndarray, index: np.ndarray) -> None:
         return
     for start, end in zip(np.concatenate([[0], breaks]), np.concatenate([breaks, [len(at)]])):
         target[at[start] : at[start] + end - start] = rows[source[start] : source[start] + end - start]
+
+
+def can_append(index: faiss.Index) -> bool:
+    """Graph indexes take new rows in place and retired rows are filtered at search time;
+    exact and other indexes are rebuilt from the stored vectors instead."""
+    return isinstance(faiss.downcast_index(index), faiss.IndexHNSW)
+
+
+def filtering_params(index: faiss.Index, alive_ids: np.ndarray) -> faiss.SearchParameters:
+    """Search parameters for a graph index that return only ``alive_ids`` (skipping the rows an
+    update retired), at the index's own ``efSearch``."""
+    alive = np.zeros(index.ntotal, dtype=bool)
+    alive[alive_ids] = True
+    bitmap = np.packbits(alive, bitorder="little")
+    selector = faiss.IDSelectorBitmap(index.ntotal, faiss.swig_ptr(bitmap))
+    inner = faiss.downcast_index(index)
+    params = faiss.SearchParametersHNSW(sel=selector, efSearch=inner.hnsw.efSearch)
+    params._keep = (bitmap, selector)  # the selector reads the bitmap; keep both alive
+    return params
