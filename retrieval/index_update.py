@@ -79,10 +79,11 @@ def appended_index(
     FAISS id of every new row; ``(None, None)`` when retired rows would pass
     :data:`RETIRED_REBUILD_SHARE` of it (the caller rebuilds). ``old_ids``: the current rows'
     FAISS ids. ``index`` itself is not modified."""
-    # unchanged rows keep their FAISS id (each id serves one row); the rest are appended
+    # unchanged rows keep their FAISS id (each id serves one row); the rest are appended, among
+    # them a known text repeated more often than before (no old row of its own: source -1)
     rows = len(vectors)
     faiss_ids = np.full(rows, -1, dtype=np.int64)
-    reused = np.flatnonzero(~match.fresh)
+    reused = np.flatnonzero(match.source >= 0)
     candidates = old_ids[match.source[reused]]
     first = np.unique(candidates, return_index=True)[1]
     faiss_ids[reused[first]] = candidates[first]

@@ -417,3 +417,17 @@ def test_half_precision_embeddings_match_full_precision(encoder):
     assert cosines.min() > 0.999
     with pytest.raises(ValueError, match="precision='int4'"):
         Encoder(precision="int4")
+
+
+def test_an_update_repeating_a_shared_text_more_often_maps_every_row_to_its_own_vector(encoder):
+    entries, vectors = synthetic(300)
+    shared = "See our returns page."
+    entries = [FaqEntry(e.id, e.question, shared) if i % 3 == 0 else e for i, e in enumerate(entries)]
+    approximate = FaqIndex.build(entries, encoder, vectors=vectors, approximate_from=100)
+    one_more = [FaqEntry("extra", "Can I return a gift?", shared), *entries]  # the shared answer, once more
+    updated = approximate.updated(one_more)
+    stored = np.vstack([updated.index.reconstruct(int(i)) for i in updated.faiss_ids])
+    # each row's graph node holds that row's vector (SQ8 keeps it to about 1e-2), so no row is
+    # found under another row's id
+    assert np.abs(stored - updated.vectors).max() < 0.05
+    assert len(set(updated.faiss_ids.tolist())) == len(updated.faiss_ids)
