@@ -19,11 +19,14 @@ start takes at most 40% of the from-scratch time.
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import platform
+import shutil
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +36,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from finetune import (  # noqa: E402
     Example,
     IntentClassifier,
+    Overlap,
     TrainingArgs,
     intent_overlaps,
     load_examples,
@@ -63,7 +67,42 @@ def timed_train(examples: list[Example], args: TrainingArgs, out: Path, base: Pa
     return classifier, time.perf_counter() - wall, time.process_time() - cpu
 
 
-def main() -> None:
+@dataclass(frozen=True)
+class Rows:
+    """The training and test rows, cut into the old intents (v1's) and the new ones (v2 adds)."""
+
+    train: list[Example]
+    test: list[Example]
+    old_intents: set[str]
+    new_intents: set[str]
+
+    def of(self, rows: list[Example], new: bool) -> list[Example]:
+        intents = self.new_intents if new else self.old_intents
+        return [e for e in rows if e.intent in intents]
+
+
+@dataclass
+class Runs:
+    """What the three trainings measured: v1 on the old intents, v2 warm and v2 from scratch."""
+
+    v1_seconds: float
+    old_v1: float
+    old_v1_per_intent: dict[str, float]
+    overlaps: list[Overlap]
+    warm_seconds: float
+    warm_cpu: float
+    old_v2: float
+    old_v2_per_intent: dict[str, float]
+    new_v2: float
+    warm_info: dict
+    warm_epochs: int | None
+    scratch_seconds: float | None = None
+    scratch_cpu: float | None = None
+    old_scratch: float | None = None
+    new_scratch: float | None = None
+
+
+def parse_options() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train", default=str(DEFAULT_DATA), help="labelled examples (default: BANKING77 train)")
     parser.add_argument("--test", default=None, help="test file; default: 15%% of each intent of --train")
@@ -78,8 +117,11 @@ def main() -> None:
         help="copy the warm v2 and its test rows (test.csv) to this folder, e.g. for quantization.py",
     )
     parser.add_argument("--skip-scratch", action="store_true", help="do not train v2 from scratch (no timing ratio)")
-    options = parser.parse_args()
+    return parser.parse_args()
 
+
+def split_rows(options: argparse.Namespace) -> Rows:
+    """The test rows (``--test``, else 15% of each intent) and the old/new intents (seeded)."""
     examples = load_examples(options.train, options.text_col, options.label_col)
     rng = np.random.default_rng(options.seed)
     if options.max_per_intent:
@@ -93,14 +135,23 @@ def main() -> None:
         train_rows, test_rows = stratified_split(examples, 0.15, seed=options.seed)
     intents = sorted({e.intent for e in train_rows})
     new_intents = set(rng.choice(intents, size=min(N_NEW, len(intents) // 4), replace=False).tolist())
-    old_intents = set(intents) - new_intents
-    old_train = [e for e in train_rows if e.intent in old_intents]
-    new_train = [e for e in train_rows if e.intent in new_intents]
-    old_test = [e for e in test_rows if e.intent in old_intents]
-    new_test = [e for e in test_rows if e.intent in new_intents]
-    extra = json.loads(options.args)
-    args = TrainingArgs(**extra)
+    return Rows(train_rows, test_rows, set(intents) - new_intents, new_intents)
 
+
+def keep_warm_version(root: Path, rows: Rows, folder: str) -> None:
+    """Copy the warm v2 and its test rows (``test.csv``) to ``folder``."""
+    shutil.copytree(root / "v2-warm", folder, dirs_exist_ok=True)
+    with open(Path(folder) / "test.csv", "w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["text", "intent"])
+        writer.writerows((e.text, e.intent) for e in rows.test)
+
+
+def train_versions(rows: Rows, args: TrainingArgs, options: argparse.Namespace) -> Runs:
+    """v1 from scratch on the old intents; v2 warm from v1 on everything; v2 from scratch on
+    everything (unless ``--skip-scratch``). Each model is dropped once measured."""
+    old_train, new_train = rows.of(rows.train, new=False), rows.of(rows.train, new=True)
+    old_test, new_test = rows.of(rows.test, new=False), rows.of(rows.test, new=True)
     with tempfile.TemporaryDirectory(prefix="continual-") as tmp:
         root = Path(tmp)
         v1, v1_seconds, _ = timed_train(old_train, args, root / "v1")
@@ -110,91 +161,124 @@ def main() -> None:
         warm, warm_seconds, warm_cpu = timed_train(old_train + new_train, args, root / "v2-warm", base=root / "v1")
         old_v2, old_v2_per_intent = per_intent_accuracy(warm, old_test)
         new_v2, _ = per_intent_accuracy(warm, new_test)
-        warm_info = warm.version.warm_start
-        warm_epochs = warm.version.metrics.epochs_run
+        runs = Runs(
+            v1_seconds,
+            old_v1,
+            old_v1_per_intent,
+            overlaps,
+            warm_seconds,
+            warm_cpu,
+            old_v2,
+            old_v2_per_intent,
+            new_v2,
+            warm.version.warm_start,
+            warm.version.metrics.epochs_run,
+        )
         del warm
-        scratch_seconds = scratch_cpu = old_scratch = new_scratch = None
         if not options.skip_scratch:
-            scratch, scratch_seconds, scratch_cpu = timed_train(old_train + new_train, args, root / "v2-scratch")
-            old_scratch, _ = per_intent_accuracy(scratch, old_test)
-            new_scratch, _ = per_intent_accuracy(scratch, new_test)
+            scratch, runs.scratch_seconds, runs.scratch_cpu = timed_train(
+                old_train + new_train, args, root / "v2-scratch"
+            )
+            runs.old_scratch, _ = per_intent_accuracy(scratch, old_test)
+            runs.new_scratch, _ = per_intent_accuracy(scratch, new_test)
         if options.keep:
-            import csv
-            import shutil
+            keep_warm_version(root, rows, options.keep)
+    return runs
 
-            shutil.copytree(root / "v2-warm", options.keep, dirs_exist_ok=True)
-            with open(Path(options.keep) / "test.csv", "w", encoding="utf-8", newline="") as f:
-                writer = csv.writer(f)
-                writer.writerow(["text", "intent"])
-                writer.writerows((e.text, e.intent) for e in test_rows)
 
-    drops = {intent: old_v1_per_intent[intent] - old_v2_per_intent.get(intent, 0.0) for intent in old_v1_per_intent}
+def rounded(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def summarise(rows: Rows, runs: Runs, extra: dict) -> dict:
+    """The JSON result: accuracies, times and their ratio, the worst drops, the targets."""
+    old_test = rows.of(rows.test, new=False)
+    drops = {i: runs.old_v1_per_intent[i] - runs.old_v2_per_intent.get(i, 0.0) for i in runs.old_v1_per_intent}
     worst = max(drops, key=drops.get)
-    result = {
-        "old_v1": round(old_v1, 4),
-        "old_v2": round(old_v2, 4),
-        "new_v2": round(new_v2, 4),
-        "worst_intent_drop": round(drops[worst], 4),
-        "worst_intent": worst,
-        "warm_seconds": round(warm_seconds, 1),
-        "scratch_seconds": None if scratch_seconds is None else round(scratch_seconds, 1),
-        "warm_cpu_seconds": round(warm_cpu, 1),
-        "scratch_cpu_seconds": None if scratch_cpu is None else round(scratch_cpu, 1),
-        "warm_share": None if scratch_seconds is None else round(warm_seconds / scratch_seconds, 3),
-        "old_v2_scratch": None if old_scratch is None else round(old_scratch, 4),
-        "new_v2_scratch": None if new_scratch is None else round(new_scratch, 4),
-        "v1_seconds": round(v1_seconds, 1),
-        "warm_epochs_run": warm_epochs,
-        "replayed": warm_info["replayed"],
-        "new_examples": warm_info["new_examples"],
-        "intents": {"old": len(old_intents), "new": len(new_intents)},
-        "rows": {"train": len(train_rows), "test_old": len(old_test), "test_new": len(new_test)},
-        "training_args": extra,
-        "machine": f"{platform.machine()}, {os.cpu_count()} cpus",
-    }
-    flagged = {o["old_intent"] for o in overlaps}
-    counts = {intent: sum(e.intent == intent for e in old_test) for intent in old_v1_per_intent}
-    rest = [i for i in old_v1_per_intent if i not in flagged]
+    flagged = {o.old_intent for o in runs.overlaps}
+    counts = {intent: sum(e.intent == intent for e in old_test) for intent in runs.old_v1_per_intent}
+    rest = [i for i in runs.old_v1_per_intent if i not in flagged]
 
     def weighted(per_intent: dict[str, float], intents: list[str]) -> float | None:
         total = sum(counts[i] for i in intents)
         return round(sum(per_intent.get(i, 0.0) * counts[i] for i in intents) / total, 4) if total else None
 
-    result["overlaps"] = [{k: o[k] for k in ("new_intent", "old_intent", "share")} for o in overlaps]
-    result["old_not_overlapped"] = {  # the old intents no new intent was flagged against
-        "intents": len(rest),
-        "v1": weighted(old_v1_per_intent, rest),
-        "v2": weighted(old_v2_per_intent, rest),
-    }
-    result["largest_drops"] = [
-        {"intent": i, "drop": round(drops[i], 4), "flagged": i in flagged}
-        for i in sorted(drops, key=drops.get, reverse=True)[:8]
-    ]
-    result["targets"] = {
-        "old_drop_at_most_1_point": old_v1 - old_v2 <= 0.01,
-        "new_at_least_90": new_v2 >= 0.90,
-        "warm_at_most_40_percent": None if scratch_seconds is None else warm_seconds <= 0.4 * scratch_seconds,
+    scratch = runs.scratch_seconds
+    return {
+        "old_v1": round(runs.old_v1, 4),
+        "old_v2": round(runs.old_v2, 4),
+        "new_v2": round(runs.new_v2, 4),
+        "worst_intent_drop": round(drops[worst], 4),
+        "worst_intent": worst,
+        "warm_seconds": round(runs.warm_seconds, 1),
+        "scratch_seconds": rounded(scratch, 1),
+        "warm_cpu_seconds": round(runs.warm_cpu, 1),
+        "scratch_cpu_seconds": rounded(runs.scratch_cpu, 1),
+        "warm_share": None if scratch is None else round(runs.warm_seconds / scratch, 3),
+        "old_v2_scratch": rounded(runs.old_scratch, 4),
+        "new_v2_scratch": rounded(runs.new_scratch, 4),
+        "v1_seconds": round(runs.v1_seconds, 1),
+        "warm_epochs_run": runs.warm_epochs,
+        "replayed": runs.warm_info["replayed"],
+        "new_examples": runs.warm_info["new_examples"],
+        "intents": {"old": len(rows.old_intents), "new": len(rows.new_intents)},
+        "rows": {
+            "train": len(rows.train),
+            "test_old": len(old_test),
+            "test_new": len(rows.of(rows.test, new=True)),
+        },
+        "training_args": extra,
+        "machine": f"{platform.machine()}, {os.cpu_count()} cpus",
+        "overlaps": [{"new_intent": o.new_intent, "old_intent": o.old_intent, "share": o.share} for o in runs.overlaps],
+        "old_not_overlapped": {  # the old intents no new intent was flagged against
+            "intents": len(rest),
+            "v1": weighted(runs.old_v1_per_intent, rest),
+            "v2": weighted(runs.old_v2_per_intent, rest),
+        },
+        "largest_drops": [
+            {"intent": i, "drop": round(drops[i], 4), "flagged": i in flagged}
+            for i in sorted(drops, key=drops.get, reverse=True)[:8]
+        ],
+        "targets": {
+            "old_drop_at_most_1_point": runs.old_v1 - runs.old_v2 <= 0.01,
+            "new_at_least_90": runs.new_v2 >= 0.90,
+            "warm_at_most_40_percent": None if scratch is None else runs.warm_seconds <= 0.4 * scratch,
+        },
     }
 
+
+def print_table(rows: Rows, runs: Runs, result: dict) -> None:
     def pct(value: float | None) -> str:
         return "   n/a" if value is None else f"{100 * value:6.2f}%"
 
-    print(f"\n{len(old_intents)} old + {len(new_intents)} new intents, {len(train_rows)} training rows")
+    print(f"\n{len(rows.old_intents)} old + {len(rows.new_intents)} new intents, {len(rows.train)} training rows")
     print(f"{'':32} {'old intents':>12} {'new intents':>12} {'wall s':>8} {'cpu s':>8}")
-    print(f"{'v1 (old intents, from scratch)':32} {pct(old_v1):>12} {'':>12} {v1_seconds:8.0f}")
-    print(f"{'v2 warm start + replay':32} {pct(old_v2):>12} {pct(new_v2):>12} {warm_seconds:8.0f} {warm_cpu:8.0f}")
-    if scratch_seconds is not None:
+    print(f"{'v1 (old intents, from scratch)':32} {pct(runs.old_v1):>12} {'':>12} {runs.v1_seconds:8.0f}")
+    print(
+        f"{'v2 warm start + replay':32} {pct(runs.old_v2):>12} {pct(runs.new_v2):>12}"
+        f" {runs.warm_seconds:8.0f} {runs.warm_cpu:8.0f}"
+    )
+    if runs.scratch_seconds is not None:
         print(
-            f"{'v2 from scratch':32} {pct(old_scratch):>12} {pct(new_scratch):>12}"
-            f" {scratch_seconds:8.0f} {scratch_cpu:8.0f}"
+            f"{'v2 from scratch':32} {pct(runs.old_scratch):>12} {pct(runs.new_scratch):>12}"
+            f" {runs.scratch_seconds:8.0f} {runs.scratch_cpu:8.0f}"
         )
-    print(f"worst old-intent drop v1 -> v2 warm: {100 * drops[worst]:.1f} points ({worst})")
-    for o in overlaps:
-        print(
-            f"flagged before training: new {o['new_intent']} reads as old {o['old_intent']} ({100 * o['share']:.0f}%)"
-        )
+    print(
+        f"worst old-intent drop v1 -> v2 warm: {100 * result['worst_intent_drop']:.1f} points ({result['worst_intent']})"
+    )
+    for o in runs.overlaps:
+        print(f"flagged before training: new {o.new_intent} reads as old {o.old_intent} ({100 * o.share:.0f}%)")
     kept = result["old_not_overlapped"]
     print(f"old intents not flagged ({kept['intents']}): v1 {pct(kept['v1'])} -> v2 {pct(kept['v2'])}")
+
+
+def main() -> None:
+    options = parse_options()
+    rows = split_rows(options)
+    extra = json.loads(options.args)
+    runs = train_versions(rows, TrainingArgs(**extra), options)
+    result = summarise(rows, runs, extra)
+    print_table(rows, runs, result)
     print(json.dumps(result))
 
 

@@ -31,6 +31,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
+from common import percentile  # noqa: E402  (beside this script)
+
 from chatbot import Settings, load_bot  # noqa: E402
 from chatbot.context import is_follow_up, resolve_choice, with_context  # noqa: E402
 
@@ -60,34 +62,14 @@ FOLLOW = [
 ]
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
-
-
 def summary(values: list[float]) -> dict:
     return {"median_ms": round(statistics.median(values), 4), "p95_ms": round(percentile(values, 0.95), 4)}
 
 
-def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--conversations", type=int, default=100)
-    parser.add_argument("--turns", type=int, default=5, help="turns per conversation")
-    parser.add_argument("--data-dir", default=str(PROJECT / "data"))
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-
-    bot = load_bot(Settings.load(data_dir=args.data_dir))
-    bot.turn_log.store = None  # time the turn, not the database
-    rng = random.Random(args.seed)
-    conversations = [
-        [rng.choice(OPENERS)] + [rng.choice(FOLLOW) for _ in range(args.turns - 1)] for _ in range(args.conversations)
-    ]
-    for conversation in conversations[:5]:  # warm up
-        session = bot.session()
-        for text in conversation:
-            bot.reply(session, text)
-
+def turn_times(bot, conversations: list[list[str]]) -> dict[str, list[float]]:
+    """Milliseconds per turn of each part alone (frustration, entities, context), with that
+    turn's conversation state, and of the whole reply split into the model (classifier and
+    FAQ search) and the dialogue layer (the rest)."""
     layer_ms, model_ms, total_ms = [], [], []
     frustration_ms, entities_ms, context_ms = [], [], []
     for conversation in conversations:
@@ -114,15 +96,41 @@ def main(argv: list[str] | None = None) -> dict:
             model_ms.append(model)
             layer_ms.append(ms["total"] - model)
 
+    return {
+        "dialogue_layer": layer_ms,
+        "frustration": frustration_ms,
+        "entities": entities_ms,
+        "context": context_ms,
+        "model_and_faq": model_ms,
+        "reply_total": total_ms,
+    }
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--conversations", type=int, default=100)
+    parser.add_argument("--turns", type=int, default=5, help="turns per conversation")
+    parser.add_argument("--data-dir", default=str(PROJECT / "data"))
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    bot = load_bot(Settings.load(data_dir=args.data_dir))
+    bot.turn_log.store = None  # time the turn, not the database
+    rng = random.Random(args.seed)
+    conversations = [
+        [rng.choice(OPENERS)] + [rng.choice(FOLLOW) for _ in range(args.turns - 1)] for _ in range(args.conversations)
+    ]
+    for conversation in conversations[:5]:  # warm up
+        session = bot.session()
+        for text in conversation:
+            bot.reply(session, text)
+
+    times = turn_times(bot, conversations)
+    layer_ms, total_ms = times["dialogue_layer"], times["reply_total"]
     result = {
         "benchmark": "dialogue_latency",
         "turns": len(total_ms),
-        "dialogue_layer": summary(layer_ms),
-        "frustration": summary(frustration_ms),
-        "entities": summary(entities_ms),
-        "context": summary(context_ms),
-        "model_and_faq": summary(model_ms),
-        "reply_total": summary(total_ms),
+        **{part: summary(values) for part, values in times.items()},
         "layer_share_of_median_turn": round(statistics.median(layer_ms) / statistics.median(total_ms), 4),
         "cores": os.cpu_count(),
         "device": str(bot.classifier.encoder.device),

@@ -38,6 +38,7 @@ sys.path.insert(0, str(PROJECT))
 
 import faiss  # noqa: E402
 import numpy as np  # noqa: E402
+from common import percentile  # noqa: E402  (beside this script)
 
 from retrieval import Encoder, FaqEntry, FaqIndex  # noqa: E402
 from retrieval.vectors import APPROXIMATE_FROM_ROWS, choose_index_factory  # noqa: E402
@@ -200,11 +201,6 @@ def faiss_bytes(index: faiss.Index) -> int:
         return os.path.getsize(f.name)
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
-
-
 def exact_top(vectors: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.ndarray, list[float]]:
     """Ground truth by brute force, and the latency of one exact (Flat) search per query."""
     flat = faiss.IndexFlatIP(vectors.shape[1])
@@ -233,24 +229,49 @@ def edit(entries: list[FaqEntry], count: int, seed: int = 2) -> list[FaqEntry]:
     return changed
 
 
+def row_and_query_vectors(
+    texts: list[str], query_texts: list[str], real: bool, args, encoder: Encoder, state: dict
+) -> tuple[np.ndarray, np.ndarray]:
+    """The encoder's vectors of the rows and queries (``real``), else vectors drawn from a
+    mixture fitted to 1,000 entries' real vectors (kept in ``state`` across sizes)."""
+    if real:
+        vectors = embed(encoder, texts)
+        queries = encoder.encode(query_texts)
+        state["real"] = (vectors, queries)
+        return vectors, queries
+    if "real" not in state:
+        sample = synthetic_faq(1000, seed=7)
+        state["real"] = (embed(encoder, rows_of(sample)), encoder.encode(customer_queries(sample, args.queries)))
+    drawn = mixture(state["real"][0], len(texts) + args.queries)
+    return drawn[: len(texts)], np.ascontiguousarray(drawn[len(texts) :])
+
+
+def search_times(index: FaqIndex, query_texts: list[str], queries: np.ndarray) -> tuple[list[float], list[float]]:
+    """Milliseconds of the product's search and of the dense part alone, per query (after 20
+    warm-up queries)."""
+    for q_text, q in list(zip(query_texts, queries))[:20]:
+        index.search_embedded(q_text, q, 5)
+    search_ms, dense_ms = [], []
+    for q_text, q in zip(query_texts, queries):
+        started = time.perf_counter()
+        index.search_embedded(q_text, q, 5)
+        search_ms.append(1000 * (time.perf_counter() - started))
+        started = time.perf_counter()
+        index._dense_rows(q, 50)
+        dense_ms.append(1000 * (time.perf_counter() - started))
+    return search_ms, dense_ms
+
+
 def measure(size: int, args, encoder: Encoder, state: dict) -> dict:
+    """One FAQ size: vectors, the index's build time and memory, search times, recall@10
+    against exact search, and (``--update``) the time of a 10-entry update."""
     gc.collect()
     entries = synthetic_faq(size)
     texts = rows_of(entries)
     query_texts = customer_queries(entries, args.queries)
     real = size <= args.text_max
     started = time.perf_counter()
-    if real:
-        vectors = embed(encoder, texts)
-        queries = encoder.encode(query_texts)
-        state["real"] = (vectors, queries)
-    else:
-        if "real" not in state:
-            sample = synthetic_faq(1000, seed=7)
-            state["real"] = (embed(encoder, rows_of(sample)), encoder.encode(customer_queries(sample, args.queries)))
-        drawn = mixture(state["real"][0], len(texts) + args.queries)
-        vectors, queries = drawn[: len(texts)], np.ascontiguousarray(drawn[len(texts) :])
-        del drawn
+    vectors, queries = row_and_query_vectors(texts, query_texts, real, args, encoder, state)
     vectors_seconds = time.perf_counter() - started
 
     truth, exact_ms = exact_top(vectors, queries, 10)
@@ -262,16 +283,7 @@ def measure(size: int, args, encoder: Encoder, state: dict) -> dict:
     grown = rss() - before
     del vectors  # the index holds its own copy
 
-    for q_text, q in list(zip(query_texts, queries))[:20]:  # warm up
-        index.search_embedded(q_text, q, 5)
-    search_ms, dense_ms = [], []
-    for q_text, q in zip(query_texts, queries):
-        started = time.perf_counter()
-        index.search_embedded(q_text, q, 5)
-        search_ms.append(1000 * (time.perf_counter() - started))
-        started = time.perf_counter()
-        index._dense_rows(q, 50)
-        dense_ms.append(1000 * (time.perf_counter() - started))
+    search_ms, dense_ms = search_times(index, query_texts, queries)
     recall = recall_at_10(index, queries[: args.recall_queries], truth)
 
     result = {

@@ -48,42 +48,40 @@ def edit(entries: list[FaqEntry], count: int, rng: random.Random, round_number: 
     return changed, positions[0]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--entries", type=int, default=5000)
-    parser.add_argument("--edits", type=int, default=10)
-    parser.add_argument("--rounds", type=int, default=5)
-    args = parser.parse_args()
+class EmbeddingClock:
+    """Wraps ``encoder.encode`` to count the milliseconds and texts spent embedding: how much of
+    an update is embedding."""
 
-    encoder = Encoder()
-    encode = encoder.encode
-    spent = {"ms": 0.0, "texts": 0}
+    def __init__(self, encoder: Encoder) -> None:
+        self.ms, self.texts = 0.0, 0
+        encode = encoder.encode
 
-    def timed_encode(texts, *a, **kw):  # how much of an update is embedding
-        started = time.perf_counter()
-        try:
-            return encode(texts, *a, **kw)
-        finally:
-            spent["ms"] += 1000 * (time.perf_counter() - started)
-            spent["texts"] += len(texts)
+        def timed_encode(texts, *a, **kw):
+            started = time.perf_counter()
+            try:
+                return encode(texts, *a, **kw)
+            finally:
+                self.ms += 1000 * (time.perf_counter() - started)
+                self.texts += len(texts)
 
-    encoder.encode = timed_encode
-    entries = synthetic_faq(args.entries)
-    started = time.perf_counter()
-    serving = Serving(FaqIndex.build(entries, encoder))
-    first_build_s = time.perf_counter() - started
-    rows = len(serving.faq.row_entry)
-    serving.faq.search("warm up", 5)
+        encoder.encode = timed_encode
 
+    def reset(self) -> None:
+        self.ms, self.texts = 0.0, 0
+
+
+def update_rounds(serving: Serving, clock: EmbeddingClock, edits: int, count: int) -> list[dict]:
+    """``count`` rounds of editing ``edits`` entries, updating the index and swapping it in;
+    each round checks that an edited entry is then answered with its new answer."""
     rng = random.Random(0)
     rounds = []
-    for number in range(1, args.rounds + 1):
-        changed, probe = edit(serving.faq.entries, args.edits, rng, number)
-        spent.update(ms=0.0, texts=0)
+    for number in range(1, count + 1):
+        changed, probe = edit(serving.faq.entries, edits, rng, number)
+        clock.reset()
         started = time.perf_counter()
         new = serving.faq.updated(changed)
         updated_ms = 1000 * (time.perf_counter() - started)
-        embed_ms, embedded = spent["ms"], spent["texts"]
+        embed_ms, embedded = clock.ms, clock.texts
         serving.faq = new  # the swap: searches already running finish on the old index
         hit = serving.faq.search(changed[probe].question, 1)[0]
         visible_ms = 1000 * (time.perf_counter() - started)
@@ -96,6 +94,37 @@ def main() -> None:
                 "until_answered_ms": round(visible_ms, 1),
             }
         )
+    return rounds
+
+
+def print_table(result: dict) -> None:
+    print(f"{'round':>6} {'rows embedded':>14} {'embed ms':>10} {'update ms':>10} {'until answered ms':>18}")
+    for number, r in enumerate(result["rounds"], 1):
+        print(
+            f"{number:>6} {r['rows_embedded']:>14} {r['embed_ms']:>10} {r['update_ms']:>10} {r['until_answered_ms']:>18}"
+        )
+    print(
+        f"full rebuild of {result['rows']} rows: {result['full_rebuild_ms']} ms "
+        f"({result['speedup']}x the median update)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--entries", type=int, default=5000)
+    parser.add_argument("--edits", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+
+    encoder = Encoder()
+    clock = EmbeddingClock(encoder)
+    entries = synthetic_faq(args.entries)
+    started = time.perf_counter()
+    serving = Serving(FaqIndex.build(entries, encoder))
+    first_build_s = time.perf_counter() - started
+    rows = len(serving.faq.row_entry)
+    serving.faq.search("warm up", 5)
+    rounds = update_rounds(serving, clock, args.edits, args.rounds)
 
     started = time.perf_counter()
     rebuilt = FaqIndex.build(serving.faq.entries, encoder)
@@ -122,12 +151,7 @@ def main() -> None:
         "cores": os.cpu_count(),
         "device": str(encoder.device),
     }
-    print(f"{'round':>6} {'rows embedded':>14} {'embed ms':>10} {'update ms':>10} {'until answered ms':>18}")
-    for number, r in enumerate(rounds, 1):
-        print(
-            f"{number:>6} {r['rows_embedded']:>14} {r['embed_ms']:>10} {r['update_ms']:>10} {r['until_answered_ms']:>18}"
-        )
-    print(f"full rebuild of {rows} rows: {result['full_rebuild_ms']} ms ({result['speedup']}x the median update)")
+    print_table(result)
     print(json.dumps(result))
 
 

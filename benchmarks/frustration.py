@@ -95,44 +95,22 @@ def variant(data: dict, **changes) -> FrustrationDetector:
     return FrustrationDetector(data)
 
 
-def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", type=Path, default=DATA)
-    parser.add_argument("--split", default=HELD_OUT, help=f"rows to score: a split name or 'all' (default {HELD_OUT})")
-    parser.add_argument("--threshold", type=float, default=None, help="default: the lexicon's (0.5)")
-    parser.add_argument("--errors", action="store_true", help="print every misclassified message")
-    parser.add_argument("--timing-rounds", type=int, default=20, help="passes over the set for the timing")
-    args = parser.parse_args(argv)
-
-    all_rows = load_rows(args.data)
-    splits = sorted({row.get("split") or "-" for row in all_rows})
-    rows = [row for row in all_rows if args.split == "all" or (row.get("split") or "-") == args.split]
-    if not rows:
-        raise SystemExit(f"no rows in split {args.split!r}; splits: {', '.join(splits)}, all")
-    detector = FrustrationDetector.load(threshold=args.threshold)
-    results = predict(detector, rows)
-    overall = metrics(rows, results)
-    by_split = {}
-    for name in splits:
-        part = [row for row in all_rows if (row.get("split") or "-") == name]
-        by_split[name] = {**metrics(part, predict(detector, part)), "n": len(part)}
-
-    started = time.perf_counter()
-    for _ in range(args.timing_rounds):
-        predict(detector, rows)
-    ms = 1000 * (time.perf_counter() - started) / (args.timing_rounds * len(rows))
-
+def ablation_metrics(detector: FrustrationDetector, rows: list[dict]) -> dict[str, dict]:
+    """The detector with a part switched off: conversation signals, negation, typography."""
     import yaml
 
     base = yaml.safe_load(DEFAULT_LEXICON.read_text(encoding="utf-8"))
-    ablations = {
-        "full": overall,
+    return {
         "no conversation signals": metrics(rows, predict(detector, rows, signals=False)),
         "no negation": metrics(rows, predict(variant(base, no_negation=True), rows)),
         "no typography": metrics(rows, predict(variant(base, wording_only=True), rows)),
         "wording only": metrics(rows, predict(variant(base, wording_only=True), rows, signals=False)),
     }
 
+
+def print_tables(args, rows: list[dict], results: list, ablations: dict, by_split: dict, ms: float) -> None:
+    """Per category, per variant (ablations), per split, per threshold; then the timing and
+    (``--errors``) every misclassified message."""
     positives = sum(r["frustrated"] == "1" for r in rows)
     print(f"{args.data.name}, split {args.split}: {len(rows)} messages, {positives} frustrated")
     print(f"\n{'category':<20} {'label':>5} {'n':>4} {'flagged':>8} {'correct':>8}")
@@ -167,6 +145,38 @@ def main(argv: list[str] | None = None) -> dict:
                 kind = "missed" if row["frustrated"] == "1" else "false alarm"
                 print(f"  {kind:<11} {result.score:.2f} {','.join(result.reasons) or '-':<40} {row['text']}")
 
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--split", default=HELD_OUT, help=f"rows to score: a split name or 'all' (default {HELD_OUT})")
+    parser.add_argument("--threshold", type=float, default=None, help="default: the lexicon's (0.5)")
+    parser.add_argument("--errors", action="store_true", help="print every misclassified message")
+    parser.add_argument("--timing-rounds", type=int, default=20, help="passes over the set for the timing")
+    args = parser.parse_args(argv)
+
+    all_rows = load_rows(args.data)
+    splits = sorted({row.get("split") or "-" for row in all_rows})
+    rows = [row for row in all_rows if args.split == "all" or (row.get("split") or "-") == args.split]
+    if not rows:
+        raise SystemExit(f"no rows in split {args.split!r}; splits: {', '.join(splits)}, all")
+    detector = FrustrationDetector.load(threshold=args.threshold)
+    results = predict(detector, rows)
+    overall = metrics(rows, results)
+    by_split = {}
+    for name in splits:
+        part = [row for row in all_rows if (row.get("split") or "-") == name]
+        by_split[name] = {**metrics(part, predict(detector, part)), "n": len(part)}
+
+    started = time.perf_counter()
+    for _ in range(args.timing_rounds):
+        predict(detector, rows)
+    ms = 1000 * (time.perf_counter() - started) / (args.timing_rounds * len(rows))
+
+    ablations = {"full": overall, **ablation_metrics(detector, rows)}
+
+    positives = sum(r["frustrated"] == "1" for r in rows)
+    print_tables(args, rows, results, ablations, by_split, ms)
     summary = {
         "split": args.split,
         **{k: overall[k] for k in ("precision", "recall", "f1", "accuracy")},

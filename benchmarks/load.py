@@ -23,7 +23,6 @@ import argparse
 import http.client
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,58 +35,43 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
-from benchmarks.latency import percentile, turns  # noqa: E402
+import common  # noqa: E402  (beside this script)
+from common import percentile, rss_mib  # noqa: E402
+from latency import turns  # noqa: E402
 
 
 def start_app(data_dir: str, torch_threads: int = 0) -> tuple[subprocess.Popen, str, float]:
     """Launches app.py; returns the process, its URL and the seconds to the first answer."""
-    import httpx
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {
-        **os.environ,
-        "CHATBOT_DATA_DIR": data_dir,
-        "CHATBOT_ADMIN_PASSWORD": "benchmark-only-password",
-        # capacity, not abuse: every client comes from 127.0.0.1, so the per-address limit is off
-        "CHATBOT_RATE_LIMIT_PER_MINUTE": "0",
-        "CHATBOT_SESSION_RATE_LIMIT_PER_MINUTE": "0",
-        "CHATBOT_TORCH_THREADS": str(torch_threads),
-    }
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, str(PROJECT / "app.py"), "--port", str(port)],
-        cwd=PROJECT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    return common.start_app(
+        {
+            "CHATBOT_DATA_DIR": data_dir,
+            "CHATBOT_ADMIN_PASSWORD": "benchmark-only-password",
+            # capacity, not abuse: every client comes from 127.0.0.1, so the per-address limit is off
+            "CHATBOT_RATE_LIMIT_PER_MINUTE": "0",
+            "CHATBOT_SESSION_RATE_LIMIT_PER_MINUTE": "0",
+            "CHATBOT_TORCH_THREADS": str(torch_threads),
+        }
     )
-    url = f"http://127.0.0.1:{port}/"
-    while True:
-        try:
-            if httpx.post(url + "api/chat", json={"message": "hello"}, timeout=5).status_code == 200:
-                return process, url, time.perf_counter() - started
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None or time.perf_counter() - started > 600:
-            raise RuntimeError("app.py did not start (train the default model first: make model)")
-        time.sleep(0.1)
 
 
 def resident_mb(process: subprocess.Popen | None) -> float | None:
     """The server's resident memory (VmRSS, Linux), in MB; None for a server not started here."""
-    if process is None:
-        return None
-    for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return None
+    return None if process is None else round(rss_mib(process.pid), 1)
 
 
 def total_resident_mb(processes: list[subprocess.Popen]) -> float | None:
     sizes = [resident_mb(p) for p in processes]
     return round(sum(sizes), 1) if sizes and None not in sizes else None
+
+
+def post_chat(connection: http.client.HTTPConnection, path: str, session: str, message: str) -> None:
+    """One turn through ``/api/chat`` on a kept-alive connection; any status but 200 raises."""
+    body = json.dumps({"session_id": session, "message": message})
+    connection.request("POST", path, body, {"content-type": "application/json"})
+    response = connection.getresponse()
+    response.read()
+    if response.status != 200:
+        raise RuntimeError(f"HTTP {response.status}")
 
 
 def run_level(urls: list[str], clients: int, seconds: float, requests: int | None, target: str) -> dict:
@@ -121,12 +105,7 @@ def run_level(urls: list[str], clients: int, seconds: float, requests: int | Non
                 if target == "gradio":
                     gradio.predict(message, session, api_name="/chat")
                 else:
-                    body = json.dumps({"session_id": session, "message": message})
-                    connection.request("POST", path, body, {"content-type": "application/json"})
-                    response = connection.getresponse()
-                    response.read()
-                    if response.status != 200:
-                        raise RuntimeError(f"HTTP {response.status}")
+                    post_chat(connection, path, session, message)
                 elapsed = time.perf_counter() - t
                 with lock:
                     latencies.append(elapsed)

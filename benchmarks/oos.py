@@ -231,7 +231,7 @@ def score(accept, test_in: Scored, gold_in: np.ndarray, oos_groups: dict[str, Sc
     }
 
 
-def main(argv: list[str] | None = None) -> dict:
+def parse_options(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--held-out", type=int, default=10, help="intents held out as out of scope")
@@ -246,50 +246,33 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument(
         "--floor", type=float, default=0.89, help="in-scope accuracy at which the ceiling of each score is read"
     )
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
-    examples = load_examples(args.data, "text", "category")
-    train_set, test_in, test_oos, unseen = split(examples, args.held_out, args.seed, args.test_fraction)
-    if args.per_intent:  # a smaller training set, for a quicker run
-        kept: dict[str, int] = {}
-        subset = []
-        for example in train_set:
-            if kept.get(example.intent, 0) < args.per_intent:
-                kept[example.intent] = kept.get(example.intent, 0) + 1
-                subset.append(example)
-        train_set = subset
-    off_topic = off_topic_sentences()
-    operator_oos, off_test = off_topic[0::2], off_topic[1::2]
-    training_args = TrainingArgs(base_model=args.model, epochs=args.epochs, min_steps=args.min_steps, seed=42)
-    key_data = [unseen, len(train_set), args.per_intent, args.epochs, args.min_steps, args.seed]
-    if args.model:  # the default model keeps the cache key of earlier runs
-        key_data.append(str(Path(args.model).resolve()))
+
+def first_per_intent(examples: list[Example], limit: int) -> list[Example]:
+    """At most ``limit`` rows of each intent, in order (a smaller training set, for a quicker run)."""
+    kept: dict[str, int] = {}
+    subset = []
+    for example in examples:
+        if kept.get(example.intent, 0) < limit:
+            kept[example.intent] = kept.get(example.intent, 0) + 1
+            subset.append(example)
+    return subset
+
+
+def cached_classifier(options: argparse.Namespace, train_set: list[Example], unseen: list[str]):
+    """The classifier trained on ``train_set`` (from the cache when these options ran before),
+    its training arguments and the minutes training took (``None``: cached)."""
+    training_args = TrainingArgs(base_model=options.model, epochs=options.epochs, min_steps=options.min_steps, seed=42)
+    key_data = [unseen, len(train_set), options.per_intent, options.epochs, options.min_steps, options.seed]
+    if options.model:  # the default model keeps the cache key of earlier runs
+        key_data.append(str(Path(options.model).resolve()))
     key = hashlib.sha256(json.dumps(key_data).encode()).hexdigest()[:12]
     folder, minutes = trained_model(train_set, training_args, key)
-    classifier = IntentClassifier.load(folder, device="cpu")
+    return IntentClassifier.load(folder, device="cpu"), training_args, minutes
 
-    from finetune import stratified_split
 
-    _, val = stratified_split(train_set, training_args.val_fraction, training_args.seed)  # train()'s own split
-    label = {name: i for i, name in enumerate(classifier.labels)}
-    stats = support_stats(classifier, operator_oos)
-    val_scored = Scored(classifier, [e.text for e in val], stats)
-    operator_scored = Scored(classifier, operator_oos, stats)
-    val_correct = val_scored.top == np.array([label[e.intent] for e in val])
-    test_scored = Scored(classifier, [e.text for e in test_in], stats)
-    gold_in = np.array([label[e.intent] for e in test_in])
-    oos_groups = {
-        "held_out_intents": Scored(classifier, [e.text for e in test_oos], stats),
-        "off_topic": Scored(classifier, off_test, stats),
-    }
-    target = classifier.version.threshold_calibration.target_recall
-    results = {
-        name: score(accept, test_scored, gold_in, oos_groups)
-        for name, accept in detectors(classifier, val_scored, val_correct, target, operator_scored).items()
-    }
-    areas = aurocs(test_scored, oos_groups)
-    ceiling = ceilings(test_scored, gold_in, oos_groups, args.floor)
-    top1 = round(float(np.mean(test_scored.top == gold_in)), 4)
+def print_table(classifier, train_set, unseen, test_in, test_oos, off_test, top1, results, areas, ceiling, floor):
     print(
         f"BANKING77: {len(classifier.labels)} intents trained ({len(train_set)} rows), {len(unseen)} held out; "
         f"test: {len(test_in)} in scope, {len(test_oos)} held-out-intent rows, {len(off_test)} off-topic; "
@@ -305,9 +288,46 @@ def main(argv: list[str] | None = None) -> dict:
         )
     print("\nAUROC, in scope vs out of scope, of each single score: " + ", ".join(f"{k} {v}" for k, v in areas.items()))
     print(
-        f"Ceiling (oracle threshold on the test set): most OOS recall at in-scope accuracy >= {args.floor}: "
+        f"Ceiling (oracle threshold on the test set): most OOS recall at in-scope accuracy >= {floor}: "
         + ", ".join(f"{k} {v}" for k, v in ceiling.items())
     )
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_options(argv)
+    examples = load_examples(args.data, "text", "category")
+    train_set, test_in, test_oos, unseen = split(examples, args.held_out, args.seed, args.test_fraction)
+    if args.per_intent:
+        train_set = first_per_intent(train_set, args.per_intent)
+    off_topic = off_topic_sentences()
+    operator_oos, off_test = off_topic[0::2], off_topic[1::2]
+    classifier, training_args, minutes = cached_classifier(args, train_set, unseen)
+
+    # score every group: train()'s own validation split, the operator's and the test's out-of-scope rows
+    from finetune import stratified_split
+
+    _, val = stratified_split(train_set, training_args.val_fraction, training_args.seed)
+    label = {name: i for i, name in enumerate(classifier.labels)}
+    stats = support_stats(classifier, operator_oos)
+    val_scored = Scored(classifier, [e.text for e in val], stats)
+    operator_scored = Scored(classifier, operator_oos, stats)
+    val_correct = val_scored.top == np.array([label[e.intent] for e in val])
+    test_scored = Scored(classifier, [e.text for e in test_in], stats)
+    gold_in = np.array([label[e.intent] for e in test_in])
+    oos_groups = {
+        "held_out_intents": Scored(classifier, [e.text for e in test_oos], stats),
+        "off_topic": Scored(classifier, off_test, stats),
+    }
+
+    target = classifier.version.threshold_calibration.target_recall
+    results = {
+        name: score(accept, test_scored, gold_in, oos_groups)
+        for name, accept in detectors(classifier, val_scored, val_correct, target, operator_scored).items()
+    }
+    areas = aurocs(test_scored, oos_groups)
+    ceiling = ceilings(test_scored, gold_in, oos_groups, args.floor)
+    top1 = round(float(np.mean(test_scored.top == gold_in)), 4)
+    print_table(classifier, train_set, unseen, test_in, test_oos, off_test, top1, results, areas, ceiling, args.floor)
     summary = {
         "benchmark": "oos",
         "auroc": areas,

@@ -36,7 +36,9 @@ against it: one query's embedding took 0.5 s instead of 20 ms on 2 shared cores;
 Limits: each query counts one right entry (AFQMC questions that two entries would answer
 count as misses on the other); std is the population std over
 splits (0 with one split); AFQMC and SMP2017 say little about the default English model.
-Prints a table, then one JSON object as the last line (``--json-out`` also writes it).
+Prints a table, then one JSON object as the last line (``--json-out`` also writes it). The data
+sets are read and cut by ``eval_sets.py`` beside this file; the results' dataclasses, their
+summaries and the tables are ``quality_report.py``'s.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ import os
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -56,183 +58,46 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
-from finetune import Example, TrainingArgs, evaluate, load_examples, train  # noqa: E402
-from finetune.embedder import ADAPTER_DIR, AdaptArgs, adapt_embedder  # noqa: E402
-from retrieval import Encoder, FaqEntry, FaqIndex, default_model_path, load_faq  # noqa: E402
-from retrieval.__main__ import evaluate_queries, read_queries  # noqa: E402
+from eval_sets import (  # noqa: E402  (beside this script)
+    FaqSet,
+    IntentSplit,
+    afqmc_faq,
+    banking77_by_intent,
+    banking77_faq,
+    banking77_quick_split,
+    banking77_splits,
+    covidfaq,
+    own_faq,
+    own_zh_faq,
+    smp2017_split,
+)
+from quality_report import (  # noqa: E402
+    Adaptation,
+    AnswerScores,
+    FaqRun,
+    IntentRun,
+    IntentScores,
+    RetrievalScores,
+    faq_summary,
+    faq_table,
+    intent_summary,
+    intent_table,
+)
 
-DATA = PROJECT / ".." / "shared" / "data"
-ASSETS = PROJECT / "assets"
+from finetune import TrainingArgs, evaluate, train  # noqa: E402
+from finetune.embedder import ADAPTER_DIR, AdaptArgs, adapt_embedder  # noqa: E402
+from retrieval import Encoder, FaqIndex, default_model_path  # noqa: E402
+from retrieval.__main__ import evaluate_queries  # noqa: E402
+
 DATA_SETS = ("own", "covidfaq", "banking77-faq", "own-zh", "afqmc-faq", "banking77", "smp2017")
 QUICK_QUERIES = 40  # --quick: queries per FAQ set
-QUICK_INTENTS, QUICK_PER_INTENT = 20, 15  # --quick: the BANKING77 subset trained on
 QUICK_TRAINING = {"epochs": 1, "min_steps": 5, "max_epochs": 1}  # --quick: under --args
 QUICK_ADAPT = {"epochs": 1, "max_steps": 1}  # --quick: the adaptation's code path, not its quality
 BASELINE_CS = (1.0, 10.0, 100.0)
 TOP = 10  # MRR counts ranks within the top 10, as evaluate_queries does
 
 
-# -- data ---------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class FaqSet:
-    """An FAQ and the queries that should find its entries: (query, expected entry id)."""
-
-    name: str
-    entries: list[FaqEntry]
-    queries: list[tuple[str, str]]
-
-
-@dataclass(frozen=True)
-class IntentSplit:
-    name: str
-    seed: int
-    train: list[Example]
-    test: list[Example]
-
-
-def own_faq() -> FaqSet:
-    entries = load_faq(ASSETS / "faq.csv")
-    return FaqSet("own", entries, read_queries(ASSETS / "faq_eval.csv", {e.id for e in entries}))
-
-
-def own_zh_faq() -> FaqSet:
-    entries = load_faq(ASSETS / "zh" / "faq.csv")
-    return FaqSet("own-zh", entries, read_queries(ASSETS / "zh" / "faq_eval.csv", {e.id for e in entries}))
-
-
-def covidfaq() -> FaqSet:
-    entries = load_faq(DATA / "covidfaq" / "faq.csv")
-    return FaqSet("covidfaq", entries, read_queries(DATA / "covidfaq" / "queries.csv", {e.id for e in entries}))
-
-
-def banking77_by_intent() -> dict[str, list[str]]:
-    """BANKING77 train.csv utterances per intent, intents sorted, rows in file order."""
-    by_intent: dict[str, list[str]] = {}
-    for example in load_examples(DATA / "banking77" / "train.csv", "text", "category"):
-        by_intent.setdefault(example.intent, []).append(example.text)
-    return dict(sorted(by_intent.items()))
-
-
-def banking77_faq(by_intent: dict[str, list[str]], seed: int, alternatives: int = 4, queries: int = 20) -> FaqSet:
-    """BANKING77 as an FAQ: each intent's utterances shuffled (``default_rng(seed)``, intents in
-    sorted order); the first is the question, the next ``alternatives`` its alternatives, the
-    next ``queries`` the queries. Queries are interleaved across intents (every intent's first,
-    then every intent's second, ...) so that a prefix of them covers every intent."""
-    rng = np.random.default_rng(seed)
-    entries, per_intent = [], []
-    for intent, texts in by_intent.items():
-        shuffled = [texts[i] for i in rng.permutation(len(texts))]
-        entries.append(
-            FaqEntry(
-                id=intent,
-                question=shuffled[0],
-                answer=intent.replace("_", " "),
-                alternatives=tuple(shuffled[1 : 1 + alternatives]),
-            )
-        )
-        per_intent.append([(text, intent) for text in shuffled[1 + alternatives : 1 + alternatives + queries]])
-    interleaved = [pair for rank in zip(*per_intent) for pair in rank]
-    return FaqSet("banking77-faq", entries, interleaved)
-
-
-def afqmc_faq() -> FaqSet:
-    """AFQMC dev positive pairs: each distinct sentence2 is an entry (question = answer =
-    sentence2), the sentence1 of its pairs are its queries."""
-    ids: dict[str, str] = {}
-    queries = []
-    with open(DATA / "afqmc" / "dev.jsonl", encoding="utf-8") as f:
-        for line in f:
-            pair = json.loads(line)
-            if pair["label"] != "1":
-                continue
-            entry_id = ids.setdefault(pair["sentence2"], f"q{len(ids) + 1}")
-            queries.append((pair["sentence1"], entry_id))
-    entries = [FaqEntry(id=entry_id, question=text, answer=text) for text, entry_id in ids.items()]
-    return FaqSet("afqmc-faq", entries, queries)
-
-
-def banking77_splits(count: int, test_fraction: float = 0.1) -> list[IntentSplit]:
-    from sklearn.model_selection import train_test_split
-
-    examples = load_examples(DATA / "banking77" / "train.csv", "text", "category")
-    splits = []
-    for seed in range(count):
-        train_set, test_set = train_test_split(
-            examples, test_size=test_fraction, stratify=[e.intent for e in examples], random_state=seed
-        )
-        splits.append(IntentSplit("banking77", seed, train_set, test_set))
-    return splits
-
-
-def banking77_quick_split(test_fraction: float = 0.1) -> IntentSplit:
-    """The first ``QUICK_PER_INTENT`` rows of each of the first ``QUICK_INTENTS`` intents (sorted)."""
-    from sklearn.model_selection import train_test_split
-
-    by_intent = banking77_by_intent()
-    examples = [
-        Example(text, intent)
-        for intent in list(by_intent)[:QUICK_INTENTS]
-        for text in by_intent[intent][:QUICK_PER_INTENT]
-    ]
-    train_set, test_set = train_test_split(
-        examples, test_size=test_fraction, stratify=[e.intent for e in examples], random_state=0
-    )
-    return IntentSplit("banking77", 0, train_set, test_set)
-
-
-def smp2017_split() -> IntentSplit:
-    folder = DATA / "smp2017"
-    return IntentSplit("smp2017", 0, load_examples(folder / "train.csv"), load_examples(folder / "dev.csv"))
-
-
 # -- FAQ retrieval --------------------------------------------------------------------------
-@dataclass(frozen=True)
-class RetrievalScores:
-    n: int
-    hit_at_1: float
-    hit_at_5: float
-    mrr: float
-
-
-@dataclass(frozen=True)
-class AnswerScores:
-    """What the router would do with the top hit at the calibrated thresholds: the share of
-    queries answered directly (score >= answer threshold, or a code match), the share of those
-    answers that are right, and the share of the rest offered the right entry as a suggestion."""
-
-    answer_threshold: float
-    suggest_threshold: float
-    answered: float
-    answer_precision: float
-    suggested_right: float
-
-
-@dataclass(frozen=True)
-class Adaptation:
-    """The embedder adapted to one FAQ: the gate's verdict and figures (hit@1 on the held-out
-    phrasings, base and adapted), the minutes it took, the product's search with the embedder
-    that serves afterwards."""
-
-    selected: str
-    gate_base: float | None
-    gate_adapted: float | None
-    minutes: float
-    served: RetrievalScores
-
-
-@dataclass(frozen=True)
-class FaqRun:
-    """One FAQ set (one split of it): the product's search, the dense baseline, the search
-    after adaptation, and the answers given at the calibrated thresholds (of the served
-    embedder)."""
-
-    seed: int | None
-    ours: RetrievalScores
-    dense: RetrievalScores
-    answers: AnswerScores
-    adapted: Adaptation | None
-
-
 def product_scores(index: FaqIndex, queries: list[tuple[str, str]]) -> RetrievalScores:
     result = evaluate_queries(index, queries)
     return RetrievalScores(result["n"], result["hit_at_1"], result["hit_at_5"], result["mrr"])
@@ -313,30 +178,6 @@ def run_faq(
 
 
 # -- intent classification ------------------------------------------------------------------
-@dataclass(frozen=True)
-class IntentScores:
-    accuracy: float
-    macro_f1: float
-
-
-@dataclass(frozen=True)
-class IntentRun:
-    """One split: the fine-tuned classifier, the baseline, and what training recorded."""
-
-    seed: int
-    train_rows: int
-    test_rows: int
-    ours: IntentScores
-    baseline: IntentScores
-    baseline_c: float
-    train_minutes: float
-    val_accuracy: float | None
-    logreg_val_accuracy: float | None
-    best_epoch: int | None
-    epochs_run: int | None
-    selected: object  # version["selected"] when train() records it (which model was kept)
-
-
 def logistic_baseline(split: IntentSplit, model: str | None) -> tuple[IntentScores, float]:
     """Logistic regression on frozen embeddings of a fresh encoder; the best C on the test set."""
     from sklearn.linear_model import LogisticRegression
@@ -381,123 +222,6 @@ def run_intent(split: IntentSplit, training: dict, model: str | None) -> IntentR
         epochs_run=metrics.epochs_run,
         selected=selected,
     )
-
-
-# -- summaries -------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Spread:
-    mean: float
-    std: float
-
-    @classmethod
-    def of(cls, values: list[float]) -> Spread:
-        return cls(round(float(np.mean(values)), 4), round(float(np.std(values)), 4))
-
-    def __str__(self) -> str:
-        return f"{self.mean:.3f} ± {self.std:.3f}"
-
-
-def faq_summary(runs: list[FaqRun]) -> dict:
-    def system(scores: list[RetrievalScores]) -> dict:
-        return {
-            "n": scores[0].n,
-            **{key: asdict(Spread.of([getattr(s, key) for s in scores])) for key in ("hit_at_1", "hit_at_5", "mrr")},
-        }
-
-    ours, dense = [r.ours for r in runs], [r.dense for r in runs]
-    diff = Spread.of([o.hit_at_1 - d.hit_at_1 for o, d in zip(ours, dense)])
-    answers = [r.answers for r in runs]
-    adaptations = [r.adapted for r in runs if r.adapted is not None]
-    adapted = None
-    if adaptations:
-        adapted = {
-            **system([a.served for a in adaptations]),
-            "selected": [a.selected for a in adaptations],
-            "minutes": asdict(Spread.of([a.minutes for a in adaptations])),
-        }
-    return {
-        "splits": len(runs),
-        "ours": system(ours),
-        "dense": system(dense),
-        "adapted": adapted,
-        "hit_at_1_diff": diff.mean,
-        "answers": {key: asdict(Spread.of([getattr(a, key) for a in answers])) for key in asdict(answers[0])},
-        "per_split": [asdict(r) for r in runs],
-    }
-
-
-def intent_summary(runs: list[IntentRun]) -> dict:
-    def system(scores: list[IntentScores]) -> dict:
-        return {key: asdict(Spread.of([getattr(s, key) for s in scores])) for key in ("accuracy", "macro_f1")}
-
-    differences = [r.ours.accuracy - r.baseline.accuracy for r in runs]
-    return {
-        "splits": len(runs),
-        "ours": system([r.ours for r in runs]),
-        "baseline": system([r.baseline for r in runs]),
-        "ours_at_least_baseline": sum(d >= 0 for d in differences),
-        "accuracy_diff_mean": round(float(np.mean(differences)), 4),
-        "train_minutes": round(sum(r.train_minutes for r in runs), 2),
-        "per_split": [asdict(r) for r in runs],
-    }
-
-
-def faq_table(results: dict[str, list[FaqRun]]) -> list[str]:
-    lines = [f"{'FAQ retrieval':16} {'system':16} {'n':>5} {'hit@1':>13} {'hit@5':>13} {'MRR':>13}"]
-    for name, runs in results.items():
-        systems = [("dense baseline", [r.dense for r in runs]), ("ours, base", [r.ours for r in runs])]
-        adaptations = [r.adapted for r in runs if r.adapted is not None]
-        if adaptations:
-            systems.append(("ours, adapted", [a.served for a in adaptations]))
-        for label, scores in systems:
-            cells = [str(Spread.of([getattr(s, key) for s in scores])) for key in ("hit_at_1", "hit_at_5", "mrr")]
-            lines.append(f"{name:16} {label:16} {scores[0].n:>5} " + " ".join(f"{c:>13}" for c in cells))
-            name = ""
-        if adaptations:
-            gates = ", ".join(f"{a.selected} ({a.gate_base} -> {a.gate_adapted}, {a.minutes} min)" for a in adaptations)
-            lines.append(f"{'':16} gate (held-out phrasings, base -> adapted): {gates}")
-    lines.append("mean ± population std over splits (banking77-faq only has several); dense = best row's cosine")
-    lines.append("ours, adapted: with the embedder serving after adaptation (the base one where the gate refused)")
-    lines.append("")
-    lines.append(
-        f"{'router':16} {'answer at':>10} {'suggest at':>10} {'answered':>13} {'precision':>13} {'offered':>13}"
-    )
-    for name, runs in results.items():
-        answers = [r.answers for r in runs]
-        cells = [
-            str(Spread.of([getattr(a, key) for a in answers]))
-            for key in ("answered", "answer_precision", "suggested_right")
-        ]
-        lines.append(
-            f"{name:16} {answers[0].answer_threshold:>10.3f} {answers[0].suggest_threshold:>10.3f} "
-            + " ".join(f"{c:>13}" for c in cells)
-        )
-    lines.append(
-        "at the calibrated thresholds: share answered directly, right among those, right entry offered to the rest"
-    )
-    return lines
-
-
-def intent_table(results: dict[str, list[IntentRun]]) -> list[str]:
-    lines = [f"{'intent':16} {'system':28} {'splits':>6} {'accuracy':>13} {'macro-F1':>13}"]
-    for name, runs in results.items():
-        systems = (
-            ("ours (fine-tuned)", [r.ours for r in runs]),
-            ("logreg, frozen (C on test)", [r.baseline for r in runs]),
-        )
-        for label, scores in systems:
-            accuracy, f1 = (Spread.of([getattr(s, key) for s in scores]) for key in ("accuracy", "macro_f1"))
-            lines.append(f"{name:16} {label:28} {len(runs):>6} {str(accuracy):>13} {str(f1):>13}")
-            name = ""
-        summary = intent_summary(runs)
-        lines.append(
-            f"{'':16} ours >= baseline in {summary['ours_at_least_baseline']}/{len(runs)} splits, "
-            f"mean difference {summary['accuracy_diff_mean']:+.4f}, training {summary['train_minutes']:.1f} min"
-        )
-    lines.append(
-        "baseline: logistic regression on frozen embeddings, C in (1, 10, 100) chosen on the test set (optimistic)"
-    )
-    return lines
 
 
 # -- the run ---------------------------------------------------------------------------------
