@@ -48,7 +48,7 @@ def add_chat_api(server: FastAPI, bot: Bot, limits: Limits, refuse: Refuse) -> N
     def chat(request: ChatRequest, http: Request):
         """One chat turn. Example: ``curl -X POST localhost:7860/api/chat -H 'content-type: application/json'
         -d '{"session_id": "abc", "message": "where is my order A-12345?"}'``"""
-        wait = limits.wait(http.client.host if http.client else None, request.session_id or None)
+        wait = limits.wait_for(http, request.session_id or None)
         if wait:
             limited = refuse(wait)
             return JSONResponse(

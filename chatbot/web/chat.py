@@ -75,7 +75,7 @@ class ChatEvents:
         return "", history, turns, session_id, chips, trace
 
     def respond(self, message: str, history: list, turns: dict, session_id: str | None, request: gr.Request):
-        wait = self.limits.wait(_client(request), session_id)
+        wait = self.limits.wait_for(request, session_id)
         if wait:  # the customer sees why, and nothing reaches the model
             return self._turn(lambda sid: self.refuse(wait), history, turns, session_id, message)
         return self._turn(lambda sid: self.bot.reply(sid, message), history, turns, session_id, message)
@@ -95,11 +95,6 @@ class ChatEvents:
 
     def chat_api(self, message: str, session_id: str = "", request: gr.Request = None) -> dict:
         """One chat turn for programs (gradio_client): the reply, its route and suggestions."""
-        wait = self.limits.wait(_client(request), session_id or None)
+        wait = self.limits.wait_for(request, session_id or None)
         reply = self.refuse(wait) if wait else self.bot.reply(session_id or None, message)
         return {k: v for k, v in reply.to_dict().items() if k != "trace"}
-
-
-def _client(request: gr.Request | None) -> str | None:
-    client = getattr(request, "client", None)
-    return getattr(client, "host", None)

@@ -36,3 +36,8 @@ class Limits:
         if not wait and session_id:
             wait = self.session.check(session_id)
         return wait
+
+    def wait_for(self, request: object | None, session_id: str | None) -> float:
+        """:meth:`wait` for the sender of ``request`` (a Starlette or Gradio request: both carry
+        ``client.host``; none on a request without a peer address)."""
+        return self.wait(getattr(getattr(request, "client", None), "host", None), session_id)
