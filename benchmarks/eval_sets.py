@@ -22,6 +22,7 @@ PROJECT = Path(__file__).resolve().parents[1]
 DATA = PROJECT / ".." / "shared" / "data"
 ASSETS = PROJECT / "assets"
 QUICK_INTENTS, QUICK_PER_INTENT = 20, 15  # --quick: the BANKING77 subset trained on
+FEW_PER_INTENT = 20  # banking77-few: utterances per intent trained on (and tested on)
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,25 @@ def banking77_splits(count: int, test_fraction: float = 0.1) -> list[IntentSplit
             examples, test_size=test_fraction, stratify=[e.intent for e in examples], random_state=seed
         )
         splits.append(IntentSplit("banking77", seed, train_set, test_set))
+    return splits
+
+
+def banking77_few_splits(
+    count: int, per_intent: int = FEW_PER_INTENT, test_per_intent: int = FEW_PER_INTENT
+) -> list[IntentSplit]:
+    """Few-shot BANKING77, the size of data an operator writes (the bundled bots have 20 per
+    intent): per intent ``per_intent`` random utterances to train on and ``test_per_intent``
+    others to test on, a different draw per seed 0..count-1."""
+    by_intent = banking77_by_intent()
+    splits = []
+    for seed in range(count):
+        rng = np.random.default_rng(seed)
+        train_set, test_set = [], []
+        for intent, texts in by_intent.items():
+            order = rng.permutation(len(texts))
+            train_set += [Example(texts[i], intent) for i in order[:per_intent]]
+            test_set += [Example(texts[i], intent) for i in order[per_intent : per_intent + test_per_intent]]
+        splits.append(IntentSplit("banking77-few", seed, train_set, test_set))
     return splits
 
 

@@ -22,7 +22,9 @@ Intent classification (accuracy and macro-F1 on held-out rows, no out-of-scope t
 ``finetune.train`` then ``finetune.evaluate``, against logistic regression on the frozen
 embeddings of a fresh encoder of the same model, for C in 1, 10, 100, the best C picked on the
 test set (an optimistic baseline). Data sets: ``banking77`` (``--splits`` stratified 90/10
-splits of train.csv, seeds 0..splits-1; the official test split is not available) and
+splits of train.csv, seeds 0..splits-1; the official test split is not available),
+``banking77-few`` (few-shot, the size of an operator's own data: per intent 20 random
+utterances to train on and 20 others to test on, a draw per seed 0..splits-1) and
 ``smp2017`` (Chinese, train.csv -> dev.csv; ``--no-smp`` skips it).
 
 Time on 2 CPU cores: the FAQ part about 3 minutes without adaptation, 15 with (``--threads 1`` beside another job); the
@@ -64,6 +66,7 @@ from eval_sets import (  # noqa: E402  (beside this script)
     afqmc_faq,
     banking77_by_intent,
     banking77_faq,
+    banking77_few_splits,
     banking77_quick_split,
     banking77_splits,
     covidfaq,
@@ -89,7 +92,7 @@ from finetune.embedder import ADAPTER_DIR, AdaptArgs, adapt_embedder  # noqa: E4
 from retrieval import Encoder, FaqIndex, default_model_path  # noqa: E402
 from retrieval.__main__ import evaluate_queries  # noqa: E402
 
-DATA_SETS = ("own", "covidfaq", "banking77-faq", "own-zh", "afqmc-faq", "banking77", "smp2017")
+DATA_SETS = ("own", "covidfaq", "banking77-faq", "own-zh", "afqmc-faq", "banking77", "banking77-few", "smp2017")
 QUICK_QUERIES = 40  # --quick: queries per FAQ set
 QUICK_TRAINING = {"epochs": 1, "min_steps": 5, "max_epochs": 1}  # --quick: under --args
 QUICK_ADAPT = {"epochs": 1, "max_steps": 1}  # --quick: the adaptation's code path, not its quality
@@ -279,6 +282,10 @@ def intent_part(options: Options, skipped: dict[str, str]) -> dict[str, list[Int
     splits = []
     if options.wanted("banking77", skipped):
         splits += [banking77_quick_split()] if options.quick else banking77_splits(options.splits)
+    if options.quick:
+        skipped["banking77-few"] = "--quick"
+    elif options.wanted("banking77-few", skipped):
+        splits += banking77_few_splits(options.splits)
     if options.quick:
         skipped["smp2017"] = "--quick"
     elif not options.smp:
