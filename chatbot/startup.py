@@ -38,7 +38,7 @@ def load_bot(settings: Settings | None = None, progress: Progress | None = None,
     encoder = faq_encoder(settings, serving_adapter(settings))  # on its runtime before a first index build
     faq = ensure_faq_index(settings, encoder, show_progress)
     redactor = Redactor(extra_patterns=domain.redact_patterns)  # PII and operator patterns, before storage
-    store = Store(settings.layout.database, redact=redactor.redact)
+    store = Store(settings.database, redact=redactor.redact, replica=settings.replica)
     store.purge(settings.retention_days)
     current = models_registry(settings).current()
     return Bot(settings, domain, classifier, faq, store, current.name if current else None)

@@ -10,7 +10,6 @@ import csv
 import json
 import os
 import shutil
-import socket
 import threading
 import time
 from pathlib import Path
@@ -80,10 +79,7 @@ def copy_earlier_start(default_bot, data: Path, parts: tuple[str, ...] = ("model
     return data
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.servers import free_port  # noqa: E402  (re-exported for the tests)
 
 
 @contextlib.contextmanager
@@ -162,3 +158,20 @@ def zh_bot(tmp_path_factory):
         install_default_model(settings, show_progress=False)
         train_default_model(settings, show_progress=False, epochs=1, min_steps=40, max_epochs=1, fallback_cs=())
     return load_bot(settings, show_progress=False)
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL cluster on 127.0.0.1 for the session (``tests/servers.py``)."""
+    from tests.servers import postgres
+
+    with postgres() as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path) -> str:
+    """The same test on both dialects: an empty SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "chatbot.db")
+    return request.getfixturevalue("postgres_server").new_database()

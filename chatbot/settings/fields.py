@@ -66,6 +66,16 @@ class Settings(BaseSettings):
         "(`faq/embedders/`), ONNX exports (`onnx/`, the newest 3 per model role), the database `chatbot.db`; "
         "created on first start",
     )
+    database_url: str | None = Field(
+        None,
+        description="`postgresql://user:password@host:5432/db` to keep turns, conversations, jobs and users in "
+        "PostgreSQL (needed by replicas on several machines); none = SQLite `chatbot.db` in the data folder",
+    )
+    replica: str | None = Field(
+        None,
+        description="this process's name where several replicas share the database (the console's job table "
+        "says which one trains); none = `host:pid`",
+    )
     assets_dir: _PathText | None = Field(
         None,
         description="`intents.yaml`, `templates.yaml`, `frustration.yaml`, the default `faq.csv`; none = the "
@@ -117,7 +127,13 @@ class Settings(BaseSettings):
         2, ge=0, description="consecutive misunderstandings before the bot offers a person"
     )
     max_sessions: int = Field(
-        10_000, ge=1, description="conversations kept in memory (the least recently used dropped)"
+        10_000,
+        ge=1,
+        description="conversations kept in memory by a bot without a database (the least recently used dropped); "
+        "the app keeps them in the database",
+    )
+    session_idle_hours: float = Field(
+        24.0, gt=0, description="a conversation idle this long is forgotten (its turns stay in the log)"
     )
 
     # -- retrieval --
@@ -277,6 +293,11 @@ class Settings(BaseSettings):
     def layout(self) -> DataLayout:
         """The paths inside the data folder (``chatbot.layout``)."""
         return DataLayout(Path(self.data_dir))
+
+    @property
+    def database(self) -> str | Path:
+        """Where the store lives: ``database_url``, else ``chatbot.db`` in the data folder."""
+        return self.database_url or self.layout.database
 
     @property
     def origins(self) -> list[str]:
