@@ -44,7 +44,7 @@ from chatbot.guard import clean_text
 from chatbot.handoff import BusinessHours, Webhook
 from chatbot.reply import Reply, clarify_offers, faq_source
 from chatbot.serving import ServedModels
-from chatbot.sessions import PendingSlot, Session, SessionCache
+from chatbot.sessions import PendingSlot, Session, sessions_for
 from chatbot.settings import Settings
 from chatbot.store import Store
 from chatbot.turnlog import TurnLog
@@ -75,7 +75,7 @@ class Bot:
         self.domain = domain
         self._check(classifier)
         self.models = ServedModels(classifier, faq, lanes=settings.torch_threads)
-        self.sessions = SessionCache(settings.max_sessions)
+        self.sessions = sessions_for(store, domain, settings.max_sessions, settings.session_idle_hours)
         self.model_version = model_version
         if frustration is None:
             extra = [settings.frustration_lexicon] if settings.frustration_lexicon else []
@@ -137,17 +137,18 @@ class Bot:
         return self.classifier.threshold if configured is None else configured
 
     def session(self, session_id: str | None = None) -> Session:
-        """The session with this id (created if new); the least recently used are dropped."""
+        """The session with this id as it is now (a new one if unknown or None). Passing it
+        to :meth:`reply` continues it in this process; passing its id continues it wherever
+        it is stored."""
         return self.sessions.get(session_id)
 
     # -- one turn -------------------------------------------------------------------------
     def reply(self, session: Session | str | None, text: object) -> Reply:
         """Answers one customer message. Never raises for any text; TypeError for non-text."""
         started = time.perf_counter()
-        session = session if isinstance(session, Session) else self.session(session)
         message, truncated = clean_text(text, self.settings.max_input_chars)
         trace: dict = {"truncated": truncated, "ms": {}}
-        with session.lock:
+        with self.sessions.turn(session) as session:
             if not message:
                 reply = Reply(self.domain.render("empty_input"), "empty", None, 0.0)
             else:
@@ -167,8 +168,7 @@ class Bot:
 
     def handoff(self, session: Session | str | None, reason: str = "the customer pressed 'talk to a person'") -> Reply:
         """Hands the conversation to a person (the chat page's button)."""
-        session = session if isinstance(session, Session) else self.session(session)
-        with session.lock:
+        with self.sessions.turn(session) as session:
             intents = [turn for turn in session.history if turn[0] == "user"]
             reply = self._handoff(session, self.domain.intents.get(self.domain.roles.handoff), None)
             reply.trace = {"route": "handoff", "reason": reason, "ms": {}, **reply.trace}

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from chatbot.bot import Bot
 from chatbot.ratelimit import RateLimiter
+from chatbot.sessions import new_session_id
 from chatbot.web.limits import Limits, Refuse
 
 log = logging.getLogger(__name__)
@@ -62,19 +63,19 @@ def add_chat_api(server: FastAPI, bot: Bot, limits: Limits, refuse: Refuse) -> N
                 headers={"retry-after": "2"},
                 content={"session_id": request.session_id, "reply": bot.domain.render("busy"), "route": "busy"},
             )
-        session = bot.session(request.session_id or None)
+        session_id = request.session_id or new_session_id()
         try:
-            reply = bot.reply(session, request.message)
+            reply = bot.reply(session_id, request.message)
         except Exception:  # logged in full here, never shown to the customer
             log.exception("the bot failed on an API message")
             return JSONResponse(
                 status_code=500,
-                content={"session_id": session.id, "reply": bot.domain.render("server_error"), "route": "error"},
+                content={"session_id": session_id, "reply": bot.domain.render("server_error"), "route": "error"},
             )
         finally:
             in_flight.release()
         return ChatResponse(
-            session_id=session.id,
+            session_id=session_id,
             reply=reply.text,
             route=reply.route,
             intent=reply.intent,
