@@ -2,7 +2,7 @@
 
     python benchmarks/load.py [--concurrency 1,8,32,64] [--seconds 20] [--requests N]
                               [--target api|gradio] [--data-dir data] [--url http://...]
-                              [--replicas N]
+                              [--replicas N] [--database sqlite|postgresql] [--balancer none|nginx]
 
 Starts ``python app.py`` on a free localhost port with the cached default model in
 ``--data-dir`` (or uses ``--url``), then for each concurrency level runs that many clients,
@@ -15,17 +15,25 @@ launching ``app.py`` to its first answer. Prints a table, then one JSON object a
 ``CHATBOT_TORCH_THREADS`` = cores / N, and keeps each client on one replica, as a load balancer
 hashing the session id would (docs/scaling.md): one Python process runs its request threads
 one at a time under the GIL, N processes do not.
+
+``--database postgresql`` starts a throw-away PostgreSQL cluster on 127.0.0.1 (Debian's
+postgresql-15; ``tests/servers.py``) and points every replica at a fresh database in it.
+``--balancer nginx`` puts the shipped ``deploy/nginx.conf`` in front of the replicas (its
+per-address rate limit raised: every client here is 127.0.0.1) and sends every client through
+it, round robin, no stickiness: the conversation state is in the database.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -39,12 +47,17 @@ import common  # noqa: E402  (beside this script)
 from common import percentile, rss_mib  # noqa: E402
 from latency import turns  # noqa: E402
 
+from tests.servers import Nginx, postgres  # noqa: E402
 
-def start_app(data_dir: str, torch_threads: int = 0) -> tuple[subprocess.Popen, str, float]:
+SITE = PROJECT / "deploy" / "nginx.conf"
+
+
+def start_app(data_dir: str, torch_threads: int = 0, database_url: str = "") -> tuple[subprocess.Popen, str, float]:
     """Launches app.py; returns the process, its URL and the seconds to the first answer."""
     return common.start_app(
         {
             "CHATBOT_DATA_DIR": data_dir,
+            **({"CHATBOT_DATABASE_URL": database_url} if database_url else {}),
             "CHATBOT_ADMIN_PASSWORD": "benchmark-only-password",
             # capacity, not abuse: every client comes from 127.0.0.1, so the per-address limit is off
             "CHATBOT_RATE_LIMIT_PER_MINUTE": "0",
@@ -136,7 +149,7 @@ def run_level(urls: list[str], clients: int, seconds: float, requests: int | Non
     }
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--concurrency", default="1,8,32,64", help="comma-separated numbers of clients")
     parser.add_argument("--seconds", type=float, default=20.0, help="duration of each level")
@@ -144,31 +157,41 @@ def main() -> None:
     parser.add_argument("--target", choices=["api", "gradio"], default="api")
     parser.add_argument("--data-dir", default=str(PROJECT / "data"))
     parser.add_argument("--url", default=None, help="an already running server instead of starting app.py")
-    parser.add_argument("--replicas", type=int, default=1, help="copies of app.py, each client sticking to one")
-    args = parser.parse_args()
+    parser.add_argument("--replicas", type=int, default=1, help="copies of app.py (each client sticks to one)")
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--balancer", choices=["none", "nginx"], default="none", help="nginx: round robin")
+    return parser.parse_args()
 
-    processes, startup = [], None
-    urls = [args.url] if args.url else []
-    try:
-        threads = 0 if args.replicas == 1 else max(1, (os.cpu_count() or 1) // args.replicas)
-        for _ in range(0 if args.url else args.replicas):
-            process, url, seconds = start_app(args.data_dir, threads)
-            processes.append(process)
-            urls.append(url)
-            startup = seconds if startup is None else startup
-        rss = {"after_start_mb": total_resident_mb(processes)}
-        run_level(urls, 4 * len(urls), 3.0, None, args.target)  # warm-up
-        levels = [
-            run_level(urls, int(c), args.seconds, args.requests, args.target) for c in args.concurrency.split(",")
-        ]
-        rss["after_load_mb"] = total_resident_mb(processes)
-        if len(processes) > 1:
-            rss["per_replica_after_load_mb"] = [resident_mb(p) for p in processes]
-    finally:
-        for process in processes:
-            process.terminate()
-            process.wait(timeout=30)
 
+def start_deployment(args: argparse.Namespace, stack: contextlib.ExitStack) -> tuple[list, list[str], float | None]:
+    """The database, the replicas and the balancer the arguments ask for; returns the
+    processes, the URLs the clients use, and the first replica's start-up seconds."""
+    if args.url:
+        return [], [args.url], None
+    database_url = stack.enter_context(postgres()).new_database() if args.database == "postgresql" else ""
+    threads = 0 if args.replicas == 1 else max(1, (os.cpu_count() or 1) // args.replicas)
+    processes, urls, startup = [], [], None
+    for _ in range(args.replicas):
+        process, url, seconds = start_app(args.data_dir, threads, database_url)
+        stack.callback(stop, process)
+        processes.append(process)
+        urls.append(url)
+        startup = seconds if startup is None else startup
+    if args.balancer == "nginx":
+        root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="nginx-")))
+        upstreams = [urllib.parse.urlsplit(url).netloc for url in urls]
+        proxy = Nginx(root, SITE, upstreams, **{"rate=5r/s": "rate=100000r/s"}).start()
+        stack.callback(proxy.stop)
+        urls = [proxy.url + "/"]
+    return processes, urls, startup
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def print_table(levels: list[dict], rss: dict, replicas: int) -> None:
     single = next((level for level in levels if level["clients"] == 1), None)
     print(f"{'clients':>8} {'turns':>7} {'turns/s':>8} {'median':>8} {'p95':>8} {'p99':>8} {'errors':>7}  speed-up")
     for level in levels:
@@ -180,9 +203,24 @@ def main() -> None:
         )
     if rss.get("after_start_mb") is not None:
         print(
-            f"resident memory{' of all replicas' if len(urls) > 1 else ''}: {rss['after_start_mb']} MB after"
+            f"resident memory{' of all replicas' if replicas > 1 else ''}: {rss['after_start_mb']} MB after"
             f" start-up, {rss.get('after_load_mb')} MB after the load"
         )
+
+
+def main() -> None:
+    args = parse_args()
+    with contextlib.ExitStack() as stack:
+        processes, urls, startup = start_deployment(args, stack)
+        rss = {"after_start_mb": total_resident_mb(processes)}
+        run_level(urls, 4 * max(len(processes), 1), 3.0, None, args.target)  # warm-up
+        levels = [
+            run_level(urls, int(c), args.seconds, args.requests, args.target) for c in args.concurrency.split(",")
+        ]
+        rss["after_load_mb"] = total_resident_mb(processes)
+        if len(processes) > 1:
+            rss["per_replica_after_load_mb"] = [resident_mb(p) for p in processes]
+    print_table(levels, rss, len(processes))
     import torch
 
     result = {
@@ -190,7 +228,9 @@ def main() -> None:
         "target": args.target,
         "cores": os.cpu_count(),
         "device": "cuda" if torch.cuda.is_available() else "cpu",
-        "replicas": len(urls),
+        "replicas": len(processes) or 1,
+        "database": args.database,
+        "balancer": args.balancer,
         "startup_to_first_answer_s": None if startup is None else round(startup, 2),
         "resident_memory": rss,
         "levels": levels,

@@ -27,20 +27,18 @@ splits of train.csv, seeds 0..splits-1; the official test split is not available
 utterances to train on and 20 others to test on, a draw per seed 0..splits-1) and
 ``smp2017`` (Chinese, train.csv -> dev.csv; ``--no-smp`` skips it).
 
-Time on 2 CPU cores: the FAQ part about 3 minutes without adaptation, 15 with (``--threads 1`` beside another job); the
-intent part trains 3 times on 9k BANKING77 rows plus once on SMP2017: tens of minutes. ``--quick`` is a smoke run of a
-minute or two (40 queries per FAQ set, one tiny training on 20 intents x 15 examples).
-
-Threads: on a machine another job keeps busy, torch's default threads (one per core) can spin
-against it: one query's embedding took 0.5 s instead of 20 ms on 2 shared cores; pass
-``--threads 1`` there (the figures do not change, only the time).
+Time on 2 CPU cores: the FAQ part about 3 minutes without adaptation, 15 with; the intent part
+trains 3 times on 9k BANKING77 rows, 3 times on 1.5k (few-shot) and once on SMP2017: tens of
+minutes. ``--quick``: a minute or two (40 queries per FAQ set, one tiny training on 20 intents
+x 15 examples). Beside another job pass ``--threads 1``: torch's default threads can spin
+against it (one query's embedding took 0.5 s instead of 20 ms); the figures do not change.
 
 Limits: each query counts one right entry (AFQMC questions that two entries would answer
-count as misses on the other); std is the population std over
-splits (0 with one split); AFQMC and SMP2017 say little about the default English model.
-Prints a table, then one JSON object as the last line (``--json-out`` also writes it). The data
-sets are read and cut by ``eval_sets.py`` beside this file; the results' dataclasses, their
-summaries and the tables are ``quality_report.py``'s.
+count as misses on the other); std is the population std over splits (0 with one split);
+AFQMC and SMP2017 say little about the default English model. Prints a table, then one JSON
+object as the last line (``--json-out`` also writes it). The data sets are read and cut by
+``eval_sets.py`` beside this file; the results' dataclasses, their summaries and the tables are
+``quality_report.py``'s.
 """
 
 from __future__ import annotations
@@ -282,16 +280,12 @@ def intent_part(options: Options, skipped: dict[str, str]) -> dict[str, list[Int
     splits = []
     if options.wanted("banking77", skipped):
         splits += [banking77_quick_split()] if options.quick else banking77_splits(options.splits)
-    if options.quick:
-        skipped["banking77-few"] = "--quick"
-    elif options.wanted("banking77-few", skipped):
-        splits += banking77_few_splits(options.splits)
-    if options.quick:
-        skipped["smp2017"] = "--quick"
-    elif not options.smp:
-        skipped["smp2017"] = "--no-smp"
-    elif options.wanted("smp2017", skipped):
-        splits.append(smp2017_split())
+    optional = {"banking77-few": lambda: banking77_few_splits(options.splits), "smp2017": lambda: [smp2017_split()]}
+    for name, load in optional.items():
+        if options.quick or (name == "smp2017" and not options.smp):
+            skipped[name] = "--quick" if options.quick else "--no-smp"
+        elif options.wanted(name, skipped):
+            splits += load()
     results: dict[str, list[IntentRun]] = {}
     for split in tqdm(splits, desc="intent splits", unit="split", file=sys.stderr):
         results.setdefault(split.name, []).append(run_intent(split, options.training, options.model))

@@ -43,7 +43,7 @@ class TrainingHandlers:
         self.console = console
         t = self.t = translator(console.settings.language)
         self.words = codes(t)
-        self.columns = [t("job"), t("kind"), t("status"), t("started"), t("finished"), t("message")]
+        self.columns = [t("job"), t("kind"), t("status"), t("replica"), t("started"), t("finished"), t("message")]
 
     def import_dialogs(self, file):
         t = self.t
@@ -77,6 +77,7 @@ class TrainingHandlers:
                         j["id"],
                         word(words, j["kind"]),
                         word(words, j["status"]),
+                        j["replica"] or "",
                         when(j["started"]),
                         when(j["finished"]),
                         j["message"],
