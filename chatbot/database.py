@@ -30,7 +30,9 @@ from alembic.util.exc import CommandError
 MIGRATIONS = Path(__file__).with_name("migrations")
 BASELINE = "0001"  # the schema of every database written before migrations existed
 BUSY_TIMEOUT_S = 30
-POOL_SIZE = 8  # PostgreSQL connections kept per process (request threads beyond wait or overflow)
+POOL = (8, 8)  # PostgreSQL: connections kept per process for reads and writes, and how many more under load
+TURN_POOL = (8, 16)  # PostgreSQL: connections holding a conversation's lock for its turn (at most 24 turns at once
+# per process; more wait their turn); a pool of their own, so that the turns holding them can always write
 
 
 class SchemaError(RuntimeError):
@@ -47,7 +49,8 @@ def database_url(url_or_path: str | Path) -> str:
     return text
 
 
-def create_engine(url_or_path: str | Path) -> sa.Engine:
+def create_engine(url_or_path: str | Path, pool: tuple[int, int] = POOL) -> sa.Engine:
+    """An engine for the URL or SQLite path; ``pool``: (kept, overflow) connections on PostgreSQL."""
     url = database_url(url_or_path)
     if url.startswith("sqlite"):
         path = url.removeprefix("sqlite:///")
@@ -57,7 +60,7 @@ def create_engine(url_or_path: str | Path) -> sa.Engine:
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         sa.event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return sa.create_engine(url, pool_size=POOL_SIZE, max_overflow=POOL_SIZE, pool_pre_ping=True)
+    return sa.create_engine(url, pool_size=pool[0], max_overflow=pool[1], pool_pre_ping=True)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from chatbot.database import open_database, writer
+from chatbot.database import TURN_POOL, create_engine, open_database, writer
 from chatbot.store.jobs import JOB_STALE_S, JobBusy, JobRecords, this_replica
 from chatbot.store.records import DAY, Records
 from chatbot.store.sessions import FileStripes, SessionRow, SessionStates
@@ -43,4 +43,10 @@ class Store(JobRecords, SessionStates):
         self.dialect = self.engine.dialect.name
         self.replica = this_replica(replica)
         self._session_locks = None if self.path is None else FileStripes.of(self.path)
+        self._turn_engine = create_engine(url_or_path, TURN_POOL) if self.dialect == "postgresql" else None
         self._fail_dead_jobs()
+
+    def close(self) -> None:
+        super().close()
+        if self._turn_engine is not None:
+            self._turn_engine.dispose()

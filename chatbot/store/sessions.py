@@ -33,18 +33,21 @@ class SessionRow:
 class SessionStates(Records):
     dialect: str
     _session_locks: FileStripes | None
+    _turn_engine: sa.Engine | None  # PostgreSQL: the pool of connections that hold a turn's lock
 
     # -- conversation state -------------------------------------------------------------------
     @contextmanager
     def session(self, session_id: str) -> Iterator[SessionRow]:
-        """A conversation's state for one turn: locked against every other turn of it (on any
-        replica: a PostgreSQL transaction-level advisory lock; in this process: a lock per
-        stripe of ids on SQLite), read, yielded, and written back if the turn ends without an
-        exception. Two turns of a conversation never interleave; other conversations go on.
-        On SQLite the lock is one of ``SESSION_LOCK_STRIPES`` byte-range locks on a file beside
-        the database (processes sharing it on one disk) under a thread lock (this process)."""
-        if self.dialect == "postgresql":
-            with self._tx() as db:
+        """A conversation's state for one turn: locked against every other turn of it, read,
+        yielded, and written back if the turn ends without an exception. Two turns of a
+        conversation never interleave, on any replica; other conversations go on.
+
+        PostgreSQL: a transaction-level advisory lock, held on a connection of a pool of its
+        own (``TURN_POOL``) so that turns holding locks never wait on each other for a
+        connection to write with. SQLite: one of ``SESSION_LOCK_STRIPES`` byte-range locks on
+        a file beside the database (processes sharing it on one disk) under a thread lock."""
+        if self._turn_engine is not None:
+            with self._turn_engine.begin() as db:
                 self._run(db, "SELECT pg_advisory_xact_lock(hashtextextended(:id, 0))", id=session_id)
                 row = SessionRow(session_id, self._read_session(db, session_id))
                 yield row

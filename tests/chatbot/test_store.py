@@ -154,6 +154,26 @@ def test_a_conversations_state_is_locked_per_turn_and_written_back(database_url)
     assert b.peek_session("other") is None and a.count_sessions() == 1
 
 
+def test_more_turns_at_once_than_connections_in_the_pool_all_finish(store):
+    """Each turn holds its conversation's lock while it writes its log: 48 at once, twice the
+    connections either pool keeps, must queue, never wait on each other for a connection."""
+    started = time.monotonic()
+
+    def turn(n: int) -> None:
+        with store.session(f"conv-{n}") as row:
+            store.log_turn(f"conv-{n}", "hello", "hi", "template", "greet", 0.9, {})
+            time.sleep(0.05)  # the model's share of a turn
+            row.state = {"turns": 1}
+
+    threads = [threading.Thread(target=turn, args=(n,)) for n in range(48)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert store.count_turns() == 48 and store.count_sessions() == 48
+    assert time.monotonic() - started < 15  # a pool deadlock would wait out the 30 s pool timeout
+
+
 def test_a_turn_that_fails_writes_nothing_back(store):
     with store.session("conv") as row:
         row.state = {"turns": 1}
