@@ -63,28 +63,24 @@ class JobRecords(Records):
         return rows[0] if rows else None
 
     def update_job(self, job_id: int, progress: float, message: str) -> None:
-        with self._tx() as db:
-            self._run(
-                db,
-                "UPDATE jobs SET progress=:progress, message=:message, updated=:now WHERE id=:id",
-                progress=progress,
-                message=message,
-                now=time.time(),
-                id=job_id,
-            )
+        self._write(
+            "UPDATE jobs SET progress=:progress, message=:message, updated=:now WHERE id=:id",
+            progress=progress,
+            message=message,
+            now=time.time(),
+            id=job_id,
+        )
 
     def finish_job(self, job_id: int, status: str, message: str, result: dict | None = None) -> None:
-        with self._tx() as db:
-            self._run(
-                db,
-                "UPDATE jobs SET status=:status, finished=:now, updated=:now, message=:message, result=:result,"
-                " progress=CASE WHEN :status='done' THEN 1 ELSE progress END WHERE id=:id",
-                status=status,
-                now=time.time(),
-                message=message,
-                result=json.dumps(result, default=str) if result else None,
-                id=job_id,
-            )
+        self._write(
+            "UPDATE jobs SET status=:status, finished=:now, updated=:now, message=:message, result=:result,"
+            " progress=CASE WHEN :status='done' THEN 1 ELSE progress END WHERE id=:id",
+            status=status,
+            now=time.time(),
+            message=message,
+            result=json.dumps(result, default=str) if result else None,
+            id=job_id,
+        )
 
     def jobs(self, limit: int = 20) -> list[dict]:
         rows = self._rows("SELECT * FROM jobs ORDER BY id DESC LIMIT :limit", limit=limit)

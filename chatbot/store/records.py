@@ -31,6 +31,11 @@ class Records:
     def _run(self, db: sa.Connection, sql: str, **params) -> sa.CursorResult:
         return db.execute(sa.text(sql), params)
 
+    def _write(self, sql: str, **params) -> sa.CursorResult:
+        """One statement in a transaction of its own."""
+        with self._tx() as db:
+            return self._run(db, sql, **params)
+
     def _rows(self, sql: str, **params) -> list[dict]:
         with self.engine.connect() as db:
             return [dict(row) for row in db.execute(sa.text(sql), params).mappings()]
@@ -100,10 +105,7 @@ class Records:
 
     def purge(self, older_than_days: float) -> int:
         """Deletes turns (and their feedback and reviews) older than the retention period."""
-        with self._tx() as db:
-            return self._run(
-                db, "DELETE FROM turns WHERE ts < :cutoff", cutoff=time.time() - older_than_days * DAY
-            ).rowcount
+        return self._write("DELETE FROM turns WHERE ts < :cutoff", cutoff=time.time() - older_than_days * DAY).rowcount
 
     def export_conversations(self) -> list[dict]:
         """All stored conversations in the dialog-log format (already redacted)."""
@@ -198,8 +200,7 @@ class Records:
         return rows[0] if rows else None
 
     def close_handoff(self, handoff_id: int) -> None:
-        with self._tx() as db:
-            self._run(db, "UPDATE handoffs SET status='closed' WHERE id=:id", id=handoff_id)
+        self._write("UPDATE handoffs SET status='closed' WHERE id=:id", id=handoff_id)
 
     # -- review queue and labelled examples ------------------------------------------------------
     def add_review_items(self, items: list[dict], source: str = "import") -> int:
@@ -280,13 +281,11 @@ class Records:
         return rows[0]["value"] if rows else None
 
     def put(self, key: str, value: str) -> None:
-        with self._tx() as db:
-            self._run(
-                db,
-                "INSERT INTO kv (key, value) VALUES (:key, :value) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
-                key=key,
-                value=value,
-            )
+        self._write(
+            "INSERT INTO kv (key, value) VALUES (:key, :value) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+            key=key,
+            value=value,
+        )
 
     # -- analytics ----------------------------------------------------------------------------
     def traffic(self, days: int = 30) -> dict:

@@ -86,10 +86,7 @@ class SessionStates(Records):
 
     def expire_sessions(self, idle_seconds: float) -> int:
         """Deletes the state of conversations idle for longer than ``idle_seconds`` (their turns stay)."""
-        with self._tx() as db:
-            return self._run(
-                db, "DELETE FROM sessions WHERE updated < :cutoff", cutoff=time.time() - idle_seconds
-            ).rowcount
+        return self._write("DELETE FROM sessions WHERE updated < :cutoff", cutoff=time.time() - idle_seconds).rowcount
 
 
 class FileStripes:
