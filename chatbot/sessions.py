@@ -127,7 +127,9 @@ def new_session_id() -> str:
     return uuid.uuid4().hex
 
 
-def sessions_for(store: Store | None, domain: Domain, max_sessions: int, idle_hours: float):
+def sessions_for(
+    store: Store | None, domain: Domain, max_sessions: int, idle_hours: float
+) -> MemorySessions | StoredSessions:
     """Where a bot keeps its conversations: in its store, or in memory without one."""
     return MemorySessions(max_sessions) if store is None else StoredSessions(store, domain, idle_hours * 3600)
 
