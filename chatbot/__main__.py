@@ -1,5 +1,6 @@
 """Terminal chat with the bot: ``python -m chatbot [--trace]``; operator commands:
-``python -m chatbot admin faq-apply|adapt-embedder|embedders|use-embedder|import-dialogs|retrain|versions|activate|themes|jobs``.
+``python -m chatbot admin faq-apply|adapt-embedder|embedders|use-embedder|import-dialogs|retrain|versions|activate|themes|jobs``,
+and for accounts and the audit trail ``python -m chatbot admin users ...|audit`` (``chatbot.admin.accounts_cli``).
 
 Trains the default model on first use (with a progress bar), like ``python app.py``.
 The admin commands call the same ``Console`` methods as the console page and print one JSON
@@ -24,6 +25,11 @@ def admin(argv: list[str]) -> int:
     from retrieval import preview_faq
 
     settings = Settings.load(args.config)
+    if args.command in ("users", "audit"):  # the database only: no model is loaded
+        from chatbot.admin.accounts_cli import run_account_command
+        from chatbot.store import Store
+
+        return run_account_command(args, Store(settings.database, replica=settings.replica))
     if args.command == "faq-apply" and args.preview:
         preview = preview_faq(args.file, limit=10, max_bytes=settings.max_upload_mb * 2**20)
         print(preview.summary())
@@ -62,6 +68,9 @@ def _admin_parser() -> argparse.ArgumentParser:
     p_themes = commands.add_parser("themes", help="what the bot fails on, grouped by meaning")
     p_themes.add_argument("--top", type=int, default=10)
     commands.add_parser("jobs", help="the recent background jobs")
+    from chatbot.admin.accounts_cli import add_account_commands
+
+    add_account_commands(commands)
     return parser
 
 

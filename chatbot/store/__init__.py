@@ -1,7 +1,7 @@
 """The bot's database: conversation turns with traces, feedback, handoffs, the review queue,
-operator-labelled examples, background jobs and each conversation's state. All SQL of the
-project lives in this package; ``chatbot.database`` opens the database (SQLite file or
-PostgreSQL URL) at this code's schema.
+operator-labelled examples, background jobs, each conversation's state, operator accounts and
+the audit trail. All SQL of the project lives in this package; ``chatbot.database`` opens the
+database (SQLite file or PostgreSQL URL) at this code's schema.
 
 Every write is one short transaction on a pooled connection; SQLite waits for its write lock
 (WAL: readers never block the writer) instead of ever failing with "database is locked". Text
@@ -16,6 +16,7 @@ from pathlib import Path
 
 from chatbot.database import TURN_POOL, create_engine, open_database, writer
 from chatbot.store.jobs import JOB_STALE_S, JobBusy, JobRecords, this_replica
+from chatbot.store.people import PeopleRecords
 from chatbot.store.records import DAY, Records
 from chatbot.store.sessions import FileStripes, SessionRow, SessionStates
 
@@ -26,10 +27,10 @@ def _identity(text: str) -> str:
     return text
 
 
-class Store(JobRecords, SessionStates):
+class Store(JobRecords, SessionStates, PeopleRecords):
     """The bot's database (see the module docstring); its methods are grouped by table in
-    ``records`` (turns, feedback, handoffs, reviews, examples, kv, traffic), ``jobs`` and
-    ``sessions``."""
+    ``records`` (turns, feedback, handoffs, reviews, examples, kv, traffic), ``jobs``,
+    ``sessions`` and ``people`` (operator accounts, the audit trail)."""
 
     def __init__(self, url_or_path: str | Path, redact: Callable[[str], str] | None = None, replica: str | None = None):
         """``url_or_path``: a SQLite file, or a ``postgresql://`` URL; ``replica``: a name for

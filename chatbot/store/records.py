@@ -32,9 +32,14 @@ class Records:
         return db.execute(sa.text(sql), params)
 
     def _write(self, sql: str, **params) -> sa.CursorResult:
-        """One statement in a transaction of its own."""
+        """One statement in a transaction of its own (its rows cannot be read after it)."""
         with self._tx() as db:
             return self._run(db, sql, **params)
+
+    def _insert(self, sql: str, **params) -> int:
+        """One ``INSERT ... RETURNING id`` in a transaction of its own; returns the id."""
+        with self._tx() as db:
+            return self._run(db, sql, **params).scalar_one()
 
     def _rows(self, sql: str, **params) -> list[dict]:
         with self.engine.connect() as db:

@@ -246,7 +246,7 @@ def test_admin_password_is_generated_once_and_stored_hashed(operator_bot):
     auth = AdminAuth(operator_bot.store, "admin", None, announce=shown.append)
     [message] = shown
     password = message.split("generated password: ")[1].split()[0]
-    assert password not in json.dumps(operator_bot.store.get("admin_password_scrypt"))
+    assert password not in json.dumps(operator_bot.store.user("admin"))
     assert auth("admin", password) and not auth("admin", password + "x") and not auth("root", password)
     again = AdminAuth(operator_bot.store, "admin", None, announce=shown.append)
     assert len(shown) == 1 and again("admin", password)  # not regenerated, not shown again
