@@ -12,7 +12,8 @@ from chatbot.store import Store
 
 class AdminAuth:
     """``auth(user, password) -> bool`` for ``gr.mount_gradio_app``, after making sure the
-    first admin ``user`` exists (``Users.bootstrap``)."""
+    first admin ``user`` exists (``Users.bootstrap``). Only admins sign in: the console's tabs
+    and actions do not check the other roles yet, so letting an agent in would give it all."""
 
     def __init__(self, store: Store, user: str, password: str | None, announce: Callable[[str], None] = print):
         self.users = Users(store)
@@ -23,4 +24,4 @@ class AdminAuth:
         return self.users.max_failures
 
     def __call__(self, user: str, password: str) -> bool:
-        return self.users.verify(user, password)
+        return self.users.verify(user, password) and self.users.role_of(user) == "admin"
