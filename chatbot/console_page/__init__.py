@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import gradio as gr
 
-from chatbot.admin import Console
+from chatbot.admin import Console, Users
+from chatbot.admin.users import Permission
 from chatbot.console_page.charts import (
     confusion_figure,
     continual_summary,
@@ -20,40 +21,71 @@ from chatbot.console_page.charts import (
     per_intent_f1_frame,
     themes_frame,
 )
-from chatbot.console_page.common import PRIVATE
+from chatbot.console_page.common import PRIVATE, Tab, guarded
 from chatbot.console_page.customers import handoffs_tab, review_tab, themes_tab, traffic_tab
 from chatbot.console_page.knowledge import faq_tab
 from chatbot.console_page.training import training_tab, versions_tab
 from chatbot.i18n import translator
 
+TAB_PERMISSIONS: dict[str, Permission] = {
+    "traffic": "traffic",
+    "faq": "faq",
+    "training": "training",
+    "versions": "versions",
+    "review": "review",
+    "themes": "training",
+    "handoffs": "handoffs",
+}
+"""What each tab needs (``chatbot.admin.users.ROLE_PERMISSIONS`` says which roles have it); the
+"Try the bot" tab is the public chat, open to every signed-in role."""
+
 
 def build_console(console: Console, preview_chat: gr.Blocks | None = None) -> gr.Blocks:
-    """The page: one function per tab, each wiring its own components to ``Console`` methods."""
+    """The page: one function per tab, each wiring its own components to ``Console`` methods.
+    Each tab's events check the signed-in user's role on the server at every call
+    (``guarded``), and the page shows a user only the tabs the role may use."""
     t = translator(console.settings.language)
+    users = Users(console.store)
+    refusal = t("Your role does not allow this. Ask an admin.")
     with gr.Blocks(title=t("Operator console")) as page:
         gr.Markdown("## " + t("Operator console"))
-        with gr.Tabs():
-            tabs = [
-                traffic_tab(console),
-                faq_tab(console),
-                training_tab(console),
-                versions_tab(console),
-                review_tab(console),
-                themes_tab(console),
-                handoffs_tab(console),
-            ]
+        tabs: list[tuple[gr.Tab, Tab, Permission]] = []
+        with gr.Tabs() as container:
+            for name, build in TAB_BUILDERS:
+                before = set(page.fns)
+                tab = build(console)
+                permission = TAB_PERMISSIONS[name]
+                for key in set(page.fns) - before:  # this tab's events: refused to other roles
+                    page.fns[key].fn = guarded(page.fns[key].fn, users, permission, refusal)
+                tabs.append((container.children[-1], tab, permission))
             if preview_chat is not None:
                 with gr.Tab(t("Try the bot"), id="try"):
                     gr.Markdown(t("The public chat, with the *why this answer* panel for operators."))
                     preview_chat.render()
 
-        def load_all():
-            return tuple(value for tab in tabs for value in tab.load())
+        def load_all(request: gr.Request):
+            values = []
+            for _, tab, permission in tabs:
+                allowed = users.may(request.username, permission)
+                values.append(gr.Tab(visible=allowed))
+                values += tab.load() if allowed else [gr.update() for _ in tab.outputs]
+            return tuple(values)
 
-        page.load(load_all, None, [output for tab in tabs for output in tab.outputs], **PRIVATE)
+        outputs = [output for component, tab, _ in tabs for output in (component, *tab.outputs)]
+        page.load(load_all, None, outputs, **PRIVATE)
     page.queue(default_concurrency_limit=4, max_size=32)
     return page
 
+
+TAB_BUILDERS = (
+    ("traffic", traffic_tab),
+    ("faq", faq_tab),
+    ("training", training_tab),
+    ("versions", versions_tab),
+    ("review", review_tab),
+    ("themes", themes_tab),
+    ("handoffs", handoffs_tab),
+)
 
 __all__ = [
     "build_console",

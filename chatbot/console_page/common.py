@@ -3,11 +3,17 @@ and the words for values the code fixes (job kinds and states, review sources)."
 
 from __future__ import annotations
 
+import functools
+import inspect
 import time
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from chatbot.admin import Job
+import gradio as gr
+
+from chatbot.admin import Job, Users
+from chatbot.admin.users import Permission
 from chatbot.i18n import Translate
 
 FAQ_TYPES = [".csv", ".tsv", ".json", ".jsonl", ".xlsx", ".md"]
@@ -60,3 +66,34 @@ def follow(job: Job, progress) -> None:
     while job.status == "running":
         progress(job.progress, desc=job.message)
         time.sleep(0.5)
+
+
+def guarded(fn: Callable, users: Users, permission: Permission, refusal: str) -> Callable:
+    """``fn`` as a Gradio event handler that first checks, on the server and at each call,
+    that the signed-in user's role (read now: a changed role or a disabled account counts at
+    once) has ``permission``; else ``gr.Error(refusal)`` and ``fn`` does not run. Gradio passes
+    the request as the extra last argument the wrapper's signature declares."""
+    signature = inspect.signature(fn)
+    request = inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation=gr.Request)
+
+    def check(args: tuple) -> tuple:
+        *inner, req = args
+        if not users.may(getattr(req, "username", None), permission):
+            raise gr.Error(refusal)
+        return tuple(inner)
+
+    if inspect.isgeneratorfunction(fn):
+
+        def wrapper(*args):
+            yield from fn(*check(args))
+    else:
+
+        def wrapper(*args):
+            return fn(*check(args))
+
+    functools.update_wrapper(wrapper, fn, assigned=("__module__", "__name__", "__qualname__", "__doc__"), updated=())
+    wrapper.__permission__ = permission  # for the tests' role table
+    wrapper.__signature__ = signature.replace(parameters=[*signature.parameters.values(), request])
+    # Gradio finds what to inject (the request, a selection's event data) by type hints
+    wrapper.__annotations__ = {**typing.get_type_hints(fn), "request": gr.Request}
+    return wrapper

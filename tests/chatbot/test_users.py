@@ -99,12 +99,12 @@ def test_the_first_admin_is_generated_once_or_carried_over_from_the_one_password
     assert len(shown) == 1 and again("admin", password) and not again("admin", password + "x")
 
 
-def test_only_admins_sign_in_to_the_console_while_its_tabs_do_not_check_roles(database_url):
+def test_every_enabled_account_signs_in_to_the_console_and_a_disabled_one_does_not(database_url):
     auth = AdminAuth(Store(database_url), "admin", "the-admin-password")
     auth.users.add("anna", "agent", actor="admin", password="anna-password")
-    assert auth.users.verify("anna", "anna-password")  # a valid account...
-    assert not auth("anna", "anna-password")  # ...that the console does not let in
-    assert auth("admin", "the-admin-password")
+    assert auth("anna", "anna-password") and auth("admin", "the-admin-password")
+    auth.users.disable("anna", actor="admin")
+    assert not auth("anna", "anna-password")
 
 
 def test_the_one_admin_password_of_earlier_versions_still_signs_in(tmp_path):
