@@ -38,10 +38,14 @@ def admin(argv: list[str]) -> int:
         print(json.dumps({"ok": preview.ok, "entries": preview.total, "errors": len(preview.errors)}))
         return 0 if preview.ok else 2
 
+    import getpass
+
     from chatbot.admin import Console
+    from chatbot.admin.users import acting_as
 
     bot = load_bot(settings)
-    return _run_admin(args, Console(bot, bot.store), settings)
+    with acting_as(f"cli:{getpass.getuser()}"):  # who the audit trail names
+        return _run_admin(args, Console(bot, bot.store), settings)
 
 
 def _admin_parser() -> argparse.ArgumentParser:

@@ -86,3 +86,26 @@ def test_a_disabled_account_is_refused_at_its_next_action(page):
     users.disable("the-viewer", actor="the-admin")
     with pytest.raises(gr.Error, match=REFUSED):
         call(traffic, "the-viewer")
+
+
+def test_what_people_change_in_the_console_is_in_the_audit_trail_with_who_did_it(page, operator_bot):
+    page, users, console = page
+    by_name = {handler.__name__: handler for handler in events(page)}
+    operator_bot.reply("roles-2", "I want to talk to a person")
+    (handoff,) = console.handoffs()
+    current = console.registry.current().name
+    call(by_name["activate"], "the-editor", current)
+    call(by_name["close_handoff"], "the-agent", handoff["id"])
+    call(by_name["cancel"], "the-editor")  # no job runs: nothing changed, nothing recorded
+    with pytest.raises(gr.Error, match=REFUSED):
+        call(by_name["close_handoff"], "the-viewer", handoff["id"])  # refused: nothing recorded
+    trail = [(e["actor"], e["action"], e["target"], e["before"], e["after"]) for e in console.audit_log()]
+    assert trail[:2] == [
+        ("the-agent", "handoff.close", f"handoff {handoff['id']}", "open", "closed"),
+        ("the-editor", "version.activate", current, current, current),
+    ]
+    assert not any(actor == "the-viewer" for actor, *_ in trail)
+    audit = next(handler for handler in events(page) if handler.__name__ == "entries")
+    assert "handoff.close" in call(audit, "the-admin").to_string()  # the admin's audit tab shows it
+    with pytest.raises(gr.Error, match=REFUSED):
+        call(audit, "the-editor")

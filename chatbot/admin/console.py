@@ -10,6 +10,10 @@ CLI call it. A facade over the admin layer's parts, each in its own module:
 
 The page also reads the store's traffic, job, review and handoff tables through the console
 (``traffic``, ``jobs``, ``reviews``, ``handoffs``, ``close_handoff``), never the store directly.
+
+Every change a person makes through it is written to the audit trail (``_audit``) with who
+(``chatbot.admin.users.ACTOR``), what, and the identifiers before and after; a change that
+fails is not recorded.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from chatbot.admin.faq import FaqAdmin
 from chatbot.admin.jobs import Job, JobRunner
 from chatbot.admin.report import RetrainReport
 from chatbot.admin.training import ModelAdmin
+from chatbot.admin.users import ACTOR
 from chatbot.bot import Bot
 from chatbot.store import Store
 from finetune import Example, TrainingArgs
@@ -59,37 +64,53 @@ class Console:
 
     # -- FAQ ------------------------------------------------------------------------------------
     def apply_faq(self, path: str | Path, adapt: bool | None = None, show_progress: bool = False) -> dict:
-        return self.faq.apply(path, adapt, show_progress)
+        result = self.faq.apply(path, adapt, show_progress)
+        after = f"{result['entries']} entries"
+        self._audit("faq.apply", Path(path).name, f"{result['previous_entries']} entries", after)
+        return result
 
     def add_faq_entry(
         self, question: str, answer: str, alternatives: tuple[str, ...] = (), faq_id: str | None = None
     ) -> FaqEntry:
-        return self.faq.add_entry(question, answer, alternatives, faq_id)
+        entry = self.faq.add_entry(question, answer, alternatives, faq_id)
+        self._audit("faq.entry", entry.id, None, entry.question)
+        return entry
 
     def start_adapt(self, args: AdaptArgs | None = None) -> Job:
-        return self.faq.start_adapt(args)
+        job = self.faq.start_adapt(args)
+        self._audit("embedder.adapt", f"job {job.id}")
+        return job
 
     def use_embedder(self, name: str | None) -> None:
+        before = self.faq.embedder or "base"
         self.faq.use_embedder(name)
+        self._audit("embedder.use", None, before, name or "base")
 
     def embedder_versions(self) -> list[dict]:
         return self.faq.embedder_versions()
 
     # -- dialogs, reviews, themes ---------------------------------------------------------------
     def import_dialogs(self, path: str | Path) -> dict:
-        return self.dialogs.import_dialogs(path)
+        result = self.dialogs.import_dialogs(path)
+        self._audit("dialogs.import", Path(path).name, None, f"{result.get('new_examples', 0)} examples")
+        return result
 
     def export_conversations(self) -> Path:
         return self.dialogs.export_conversations()
 
     def label_review(self, review_id: int, label_kind: str | None, label: str | None = None) -> None:
         self.dialogs.label_review(review_id, label_kind, label)
+        self._audit(
+            "review.label", f"review {review_id}", "open", f"{label_kind}: {label}" if label_kind else "dismissed"
+        )
 
     def themes(self, top: int = 20) -> list[dict]:
         return self.dialogs.themes(top)
 
     def theme_to_intent(self, examples: list[str], intent: str) -> int:
-        return self.dialogs.theme_to_intent(examples, intent)
+        added = self.dialogs.theme_to_intent(examples, intent)
+        self._audit("theme.intent", intent, None, f"{added} examples")
+        return added
 
     # -- training and versions ------------------------------------------------------------------
     def training_examples(self) -> list[Example]:
@@ -99,7 +120,9 @@ class Console:
         return self.models.retrain_split(examples)
 
     def start_retrain(self, force: bool = False, args: TrainingArgs | None = None) -> Job:
-        return self.models.start_retrain(force, args)
+        job = self.models.start_retrain(force, args)
+        self._audit("retrain.start", f"job {job.id}", None, "forced" if force else "gated")
+        return job
 
     def versions(self) -> list[dict]:
         return self.models.versions()
@@ -108,7 +131,9 @@ class Console:
         return self.models.report(name)
 
     def activate(self, name: str) -> None:
+        current = self.registry.current()
         self.models.activate(name)
+        self._audit("version.activate", name, current.name if current else None, name)
 
     # -- the store's tables, read for the page ----------------------------------------------------
     def traffic(self) -> dict:
@@ -125,6 +150,22 @@ class Console:
 
     def close_handoff(self, handoff_id: int) -> None:
         self.store.close_handoff(handoff_id)
+        self._audit("handoff.close", f"handoff {handoff_id}", "open", "closed")
+
+    def cancel_job(self) -> Job | None:
+        """Cancels the running job (it stops at its next step); None when none runs."""
+        job = self.jobs.job
+        if job is None or job.status != "running":
+            return None
+        job.cancel()
+        self._audit("job.cancel", f"job {job.id}", "running", "cancelling")
+        return job
+
+    def audit_log(self, limit: int | None = 500) -> list[dict]:
+        return self.store.audit_log(limit)
+
+    def _audit(self, action: str, target: str | None, before: str | None = None, after: str | None = None) -> None:
+        self.store.audit(ACTOR.get(), action, target, before, after)
 
     # -- changes made by another process --------------------------------------------------------
     def sync_with_disk(self) -> list[str]:

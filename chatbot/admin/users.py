@@ -14,6 +14,7 @@ Limits: the lockouts are counted per process (a replica), like the login they pr
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -21,7 +22,8 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Literal, get_args
 
@@ -52,6 +54,20 @@ def password_matches(password: str, record: str) -> bool:
     stored = json.loads(record)
     again = json.loads(hash_password(password, bytes.fromhex(stored["salt"])))["hash"]
     return hmac.compare_digest(again, stored["hash"])
+
+
+ACTOR: ContextVar[str] = ContextVar("actor", default="unknown")
+"""Who is acting, for the audit trail: the console sets the signed-in user around each action
+(``acting_as``), the CLI ``cli:<login>``."""
+
+
+@contextlib.contextmanager
+def acting_as(name: str) -> Iterator[None]:
+    token = ACTOR.set(name)
+    try:
+        yield
+    finally:
+        ACTOR.reset(token)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import gradio as gr
 
 from chatbot.admin import Console, Users
 from chatbot.admin.users import Permission
+from chatbot.console_page.audit import audit_tab
 from chatbot.console_page.charts import (
     confusion_figure,
     continual_summary,
@@ -35,6 +36,7 @@ TAB_PERMISSIONS: dict[str, Permission] = {
     "review": "review",
     "themes": "training",
     "handoffs": "handoffs",
+    "audit": "audit",
 }
 """What each tab needs (``chatbot.admin.users.ROLE_PERMISSIONS`` says which roles have it); the
 "Try the bot" tab is the public chat, open to every signed-in role."""
@@ -85,6 +87,7 @@ TAB_BUILDERS = (
     ("review", review_tab),
     ("themes", themes_tab),
     ("handoffs", handoffs_tab),
+    ("audit", audit_tab),
 )
 
 __all__ = [

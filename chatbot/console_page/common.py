@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import gradio as gr
 
 from chatbot.admin import Job, Users
-from chatbot.admin.users import Permission
+from chatbot.admin.users import Permission, acting_as
 from chatbot.i18n import Translate
 
 FAQ_TYPES = [".csv", ".tsv", ".json", ".jsonl", ".xlsx", ".md"]
@@ -71,25 +71,37 @@ def follow(job: Job, progress) -> None:
 def guarded(fn: Callable, users: Users, permission: Permission, refusal: str) -> Callable:
     """``fn`` as a Gradio event handler that first checks, on the server and at each call,
     that the signed-in user's role (read now: a changed role or a disabled account counts at
-    once) has ``permission``; else ``gr.Error(refusal)`` and ``fn`` does not run. Gradio passes
-    the request as the extra last argument the wrapper's signature declares."""
+    once) has ``permission``; else ``gr.Error(refusal)`` and ``fn`` does not run. ``fn`` runs
+    as that user (``acting_as``: the audit trail's actor). Gradio passes the request as the
+    extra last argument the wrapper's signature declares."""
     signature = inspect.signature(fn)
     request = inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation=gr.Request)
 
-    def check(args: tuple) -> tuple:
+    def check(args: tuple) -> tuple[tuple, str]:
         *inner, req = args
-        if not users.may(getattr(req, "username", None), permission):
+        name = getattr(req, "username", None)
+        if not users.may(name, permission):
             raise gr.Error(refusal)
-        return tuple(inner)
+        return tuple(inner), name
 
     if inspect.isgeneratorfunction(fn):
 
         def wrapper(*args):
-            yield from fn(*check(args))
+            inner, name = check(args)
+            steps = fn(*inner)
+            while True:  # Gradio may resume a generator in another thread: the actor is set per step
+                with acting_as(name):
+                    try:
+                        value = next(steps)
+                    except StopIteration:
+                        return
+                yield value
     else:
 
         def wrapper(*args):
-            return fn(*check(args))
+            inner, name = check(args)
+            with acting_as(name):
+                return fn(*inner)
 
     functools.update_wrapper(wrapper, fn, assigned=("__module__", "__name__", "__qualname__", "__doc__"), updated=())
     wrapper.__permission__ = permission  # for the tests' role table

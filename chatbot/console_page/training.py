@@ -99,10 +99,8 @@ class TrainingHandlers:
 
     def cancel(self):
         t = self.t
-        job = self.console.job
-        if job is None or job.status != "running":
+        if self.console.cancel_job() is None:
             return t("No job is running.")
-        job.cancel()
         return t("Cancelling: the job stops at its next step; what serves is unchanged.")
 
 
