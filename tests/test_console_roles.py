@@ -109,3 +109,20 @@ def test_what_people_change_in_the_console_is_in_the_audit_trail_with_who_did_it
     assert "handoff.close" in call(audit, "the-admin").to_string()  # the admin's audit tab shows it
     with pytest.raises(gr.Error, match=REFUSED):
         call(audit, "the-editor")
+
+
+def test_an_admin_manages_accounts_in_the_console_and_no_other_role_can(page):
+    page, users, console = page
+    by_name = {handler.__name__: handler for handler in events(page) if handler.__qualname__.startswith("Accounts")}
+    note, table = call(by_name["add"], "the-admin", "bea", "agent")
+    password = note.split("`")[1]
+    assert users.verify("bea", password) and users.role_of("bea") == "agent" and "bea" in table.to_string()
+    call(by_name["set_role"], "the-admin", "bea", "viewer")
+    assert users.role_of("bea") == "viewer"
+    note, _ = call(by_name["disable"], "the-admin", "the-admin")  # the only admin: refused, with the reason
+    assert "Not changed" in note and "last enabled admin" in note and users.role_of("the-admin") == "admin"
+    for role in ("editor", "agent", "viewer"):
+        with pytest.raises(gr.Error, match=REFUSED):
+            call(by_name["add"], f"the-{role}", "mallory", "admin")
+    assert users.role_of("mallory") is None
+    assert ("the-admin", "user.create", "bea") in [(e["actor"], e["action"], e["target"]) for e in console.audit_log()]

@@ -27,7 +27,7 @@ from chatbot.admin.faq import FaqAdmin
 from chatbot.admin.jobs import Job, JobRunner
 from chatbot.admin.report import RetrainReport
 from chatbot.admin.training import ModelAdmin
-from chatbot.admin.users import ACTOR
+from chatbot.admin.users import ACTOR, User, Users
 from chatbot.bot import Bot
 from chatbot.store import Store
 from finetune import Example, TrainingArgs
@@ -48,6 +48,7 @@ class Console:
         self.faq = FaqAdmin(bot, self.jobs)
         self.dialogs = DialogAdmin(bot, store, self.faq)
         self.models = ModelAdmin(bot, store, self.jobs)
+        self.users = Users(store)
 
     @property
     def job(self) -> Job | None:
@@ -160,6 +161,23 @@ class Console:
         job.cancel()
         self._audit("job.cancel", f"job {job.id}", "running", "cancelling")
         return job
+
+    # -- operator accounts (their changes are audited by Users itself) ----------------------------------
+    def accounts(self) -> list[User]:
+        return self.users.list()
+
+    def add_account(self, name: str, role: str) -> str:
+        """Creates an account; returns its generated password, to show once."""
+        return self.users.add(name, role, actor=ACTOR.get())
+
+    def set_role(self, name: str, role: str) -> None:
+        self.users.set_role(name, role, actor=ACTOR.get())
+
+    def set_disabled(self, name: str, disabled: bool) -> None:
+        (self.users.disable if disabled else self.users.enable)(name, actor=ACTOR.get())
+
+    def reset_password(self, name: str) -> str:
+        return self.users.reset_password(name, actor=ACTOR.get())
 
     def audit_log(self, limit: int | None = 500) -> list[dict]:
         return self.store.audit_log(limit)

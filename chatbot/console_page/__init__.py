@@ -14,6 +14,7 @@ import gradio as gr
 
 from chatbot.admin import Console, Users
 from chatbot.admin.users import Permission
+from chatbot.console_page.accounts import accounts_tab
 from chatbot.console_page.audit import audit_tab
 from chatbot.console_page.charts import (
     confusion_figure,
@@ -37,6 +38,7 @@ TAB_PERMISSIONS: dict[str, Permission] = {
     "themes": "training",
     "handoffs": "handoffs",
     "audit": "audit",
+    "accounts": "users",
 }
 """What each tab needs (``chatbot.admin.users.ROLE_PERMISSIONS`` says which roles have it); the
 "Try the bot" tab is the public chat, open to every signed-in role."""
@@ -88,6 +90,7 @@ TAB_BUILDERS = (
     ("themes", themes_tab),
     ("handoffs", handoffs_tab),
     ("audit", audit_tab),
+    ("accounts", accounts_tab),
 )
 
 __all__ = [
