@@ -20,11 +20,11 @@ def site(operator_bot):
         yield url
 
 
-def logged_in(url: str, password: str = PASSWORD):
+def logged_in(url: str, password: str = PASSWORD, username: str = "admin"):
     import httpx
 
     client = httpx.Client(base_url=url, timeout=60)
-    response = client.post("admin/login", data={"username": "admin", "password": password})
+    response = client.post("admin/login", data={"username": username, "password": password})
     return client, response
 
 
@@ -50,3 +50,11 @@ def test_a_50_mb_upload_is_refused_and_changes_nothing(site, operator_bot):
     assert response.status_code == 413, response.text[:200]
     assert "maximum allowed size" in response.text
     assert operator_bot.faq is serving
+
+
+def test_an_address_with_repeated_failed_sign_ins_is_locked_out_whatever_the_name(site):
+    for n in range(5):  # a different name each time: only the address ties them together
+        _, response = logged_in(site, "wrong-password", username=f"guess-{n}")
+        assert response.status_code == 400
+    _, response = logged_in(site)  # the right admin password, from the same address
+    assert response.status_code == 429 and "too many failed sign-ins" in response.text

@@ -77,16 +77,37 @@ class User:
     disabled: bool
 
 
+class Lockout:
+    """Failed sign-ins counted per key (a name, an address): ``max_failures`` within
+    ``seconds`` lock the key until the oldest of them is that old."""
+
+    def __init__(self, max_failures: int = 5, seconds: float = 300.0):
+        self.max_failures, self.seconds = max_failures, seconds
+        self._failures: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def locked(self, key: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            recent = [t for t in self._failures.get(key, []) if now - t < self.seconds]
+            self._failures[key] = recent
+            return len(recent) >= self.max_failures
+
+    def failed(self, key: str) -> None:
+        with self._lock:
+            self._failures.setdefault(key, []).append(time.monotonic())
+
+
 class Users:
     """The accounts of a store, and the checks that use them."""
 
-    max_failures = 5
-    lockout_seconds = 300.0
-
     def __init__(self, store: Store):
         self.store = store
-        self._failures: dict[str, list[float]] = {}
-        self._lock = threading.Lock()
+        self.lockout = Lockout()
+
+    @property
+    def max_failures(self) -> int:
+        return self.lockout.max_failures
 
     # -- accounts -------------------------------------------------------------------------------
     def bootstrap(self, name: str, password: str | None, announce: Callable[[str], None] = print) -> None:
@@ -95,31 +116,45 @@ class Users:
         enabled admin exists, the one admin password of earlier versions is carried over, or
         ``name`` gets a generated one, shown once (``announce``) and never stored in clear."""
         existing = self.store.user(name)
-        if password:
-            if existing is None:
-                self.store.add_user(name, hash_password(password), "admin")
-                self.store.audit("settings", "user.create", name, None, "admin")
-            elif not password_matches(password, existing["password"]) or existing["role"] != "admin":
-                self.store.update_user(name, password=hash_password(password), role="admin", disabled=False)
-                self.store.audit("settings", "user.reset", name, existing["role"], "admin")
+        try:
+            generated = self._first_admin(name, password, existing)
+        except KeyError:  # another replica starting at the same moment created it first
+            return self.bootstrap(name, password, announce) if password else None
+        if generated is None:
             return
-        if any(user.role == "admin" and not user.disabled for user in self.list()):
-            return
-        legacy = self.store.get(LEGACY_PASSWORD_KEY)
-        if legacy is not None and existing is None:
-            self.store.add_user(name, legacy, "admin")
-            self.store.audit("upgrade", "user.create", name, None, "admin")
-            return
-        if existing is None:
-            generated = self.add(name, "admin", actor="first start")
-        else:  # accounts, but no enabled admin: this one becomes it, with a new password
-            generated = self.reset_password(name, actor="start without an admin")
-            self.store.update_user(name, role="admin", disabled=False)
-            self.store.audit("start without an admin", "user.role", name, existing["role"], "admin")
         announce(
             f"\n  Admin console: user '{name}', generated password: {generated}\n"
             "  (shown once; stored hashed. Set CHATBOT_ADMIN_PASSWORD to choose your own.)\n"
         )
+
+    def _first_admin(self, name: str, password: str | None, existing: dict | None) -> str | None:
+        """``bootstrap``'s changes; returns a generated password to show, else None."""
+        if password:
+            if existing is None:
+                self.store.add_user(name, hash_password(password), "admin")
+                self.store.audit("settings", "user.create", name, None, "admin")
+            elif (
+                existing["role"] != "admin"
+                or existing["disabled"]
+                or not password_matches(password, existing["password"])
+            ):
+                self.store.update_user(name, password=hash_password(password), role="admin", disabled=False)
+                self.store.audit("settings", "user.reset", name, existing["role"], "admin")
+            return None
+        if any(user.role == "admin" and not user.disabled for user in self.list()):
+            return None
+        legacy = self.store.get(LEGACY_PASSWORD_KEY)
+        if legacy is not None and existing is None:
+            self.store.add_user(name, legacy, "admin")
+            self.store.audit("upgrade", "user.create", name, None, "admin")
+            return None
+        if existing is None:
+            return self.add(name, "admin", actor="first start")
+        # accounts, but no enabled admin: this one becomes it, with a new password
+        generated = self.reset_password(name, actor="start without an admin")
+        self.store.update_user(name, role="admin", disabled=False)
+        self.store.audit("start without an admin", "user.role", name, existing["role"], "admin")
+        return generated
 
     def add(self, name: str, role: str, actor: str, password: str | None = None) -> str:
         """Creates an account; returns its password (generated when none is given, to show once)."""
@@ -189,24 +224,16 @@ class Users:
         """Whether the name and password sign in: an enabled account, the right password, and
         neither the name nor the address locked by ``max_failures`` recent failures."""
         keys = [f"user:{name}"] + ([f"address:{address}"] if address else [])
-        if any(self._locked(key) for key in keys):
+        if any(self.lockout.locked(key) for key in keys):
             return False
         row = self.store.user(name)
         # a hash is computed for unknown names too, so that timing does not tell which names exist
         matches = password_matches(password, row["password"] if row else _NOBODY)
         ok = matches and row is not None and not row["disabled"]
         if not ok:
-            with self._lock:
-                for key in keys:
-                    self._failures.setdefault(key, []).append(time.monotonic())
+            for key in keys:
+                self.lockout.failed(key)
         return ok
-
-    def _locked(self, key: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            recent = [t for t in self._failures.get(key, []) if now - t < self.lockout_seconds]
-            self._failures[key] = recent
-            return len(recent) >= self.max_failures
 
 
 _NOBODY = hash_password(secrets.token_urlsafe(16))  # what an unknown name's password is checked against

@@ -1,17 +1,19 @@
-"""ASGI middleware of the bot's server: a body size limit for ``/api/chat`` and no framing of
-the console."""
+"""ASGI middleware of the bot's server: a body size limit for ``/api/chat``, no framing of
+the console, and a lockout of an address after repeated failed console sign-ins."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from chatbot.admin.users import Lockout
 from chatbot.settings import Settings
 
 
 def install_middleware(server: FastAPI, settings: Settings) -> None:
-    """CORS for ``settings.origins`` (when any), ``ConsoleNotFramed`` and ``BodyLimit``. The last
-    added runs first, so an oversized body is refused before anything else reads the request."""
+    """CORS for ``settings.origins`` (when any), ``ConsoleNotFramed``, ``LoginLockout`` and
+    ``BodyLimit``. The last added runs first, so an oversized body is refused before anything
+    else reads the request."""
     origins = settings.origins
     if origins:  # other sites that may call /api/chat from the browser (the iframe needs no CORS)
         server.add_middleware(
@@ -21,6 +23,7 @@ def install_middleware(server: FastAPI, settings: Settings) -> None:
             allow_headers=["content-type"],
         )
     server.add_middleware(ConsoleNotFramed)
+    server.add_middleware(LoginLockout)
     server.add_middleware(BodyLimit, max_bytes=settings.max_request_kb * 1024)
 
 
@@ -88,3 +91,31 @@ class ConsoleNotFramed:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class LoginLockout:
+    """Counts failed console sign-ins (``POST /admin/login`` answered 400) per client address and
+    answers 429 to an address with too many recent ones, before the password is even checked.
+    The login itself locks per account name (``chatbot.admin.users``); Gradio's login gives it
+    no address, hence this. Behind a proxy the address is the proxy's: limit there as well."""
+
+    def __init__(self, app, lockout: Lockout | None = None):
+        self.app = app
+        self.lockout = lockout or Lockout()
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] != "POST" or not scope["path"].endswith("/admin/login"):
+            return await self.app(scope, receive, send)
+        address = (scope.get("client") or ("unknown", 0))[0]
+        if self.lockout.locked(address):
+            text = b'{"detail": "too many failed sign-ins from this address: try again in a few minutes"}'
+            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(text)).encode())]
+            await send({"type": "http.response.start", "status": 429, "headers": headers})
+            return await send({"type": "http.response.body", "body": text})
+
+        async def watch(message):
+            if message["type"] == "http.response.start" and message["status"] == 400:
+                self.lockout.failed(address)
+            await send(message)
+
+        await self.app(scope, receive, watch)

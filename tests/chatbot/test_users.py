@@ -142,3 +142,24 @@ def test_the_cli_manages_accounts_and_exports_the_audit_trail(tmp_path):
     ]
     assert all(e["actor"].startswith("cli:") for e in lines)
     assert Users(Store(data / "chatbot.db")).verify("anna", password)
+
+
+def test_replicas_starting_at_once_make_one_first_admin(database_url):
+    """Each replica's start makes sure of the first admin; started together, they race for it."""
+    import threading
+
+    shown, errors = [], []
+
+    def start() -> None:
+        try:
+            AdminAuth(Store(database_url), "admin", None, announce=shown.append)
+        except Exception as exc:  # noqa: BLE001 (any failure is the test's finding)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and len(shown) == 1
+    assert [(u.name, u.role) for u in Users(Store(database_url)).list()] == [("admin", "admin")]
