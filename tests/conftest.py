@@ -24,6 +24,19 @@ import pytest  # noqa: E402
 PROJECT = Path(__file__).resolve().parents[1]
 ASSETS = PROJECT / "assets"
 BANKING77 = PROJECT / ".." / "shared" / "data" / "banking77" / "train.csv"
+ZH_CONSOLE_TABS = (
+    "对话统计",
+    "知识库",
+    "训练",
+    "版本",
+    "待审核",
+    "未解答问题",
+    "转人工队列",
+    "审计记录",
+    "账号",
+    "试用机器人",
+)
+"""The Chinese console's tabs, as an admin sees them."""
 
 
 @pytest.fixture(scope="session")

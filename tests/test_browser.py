@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ASSETS, free_port, serve
+from tests.conftest import ASSETS, ZH_CONSOLE_TABS, free_port, serve
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
@@ -345,18 +345,7 @@ def test_the_console_speaks_chinese(zh_site, zh_page):
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
     expect(page.get_by_text("运营后台", exact=True)).to_be_visible()
-    for tab in (
-        "对话统计",
-        "知识库",
-        "训练",
-        "版本",
-        "待审核",
-        "未解答问题",
-        "转人工队列",
-        "审计记录",
-        "账号",
-        "试用机器人",
-    ):
+    for tab in ZH_CONSOLE_TABS:
         expect(page.get_by_role("tab", name=tab)).to_have_count(1)
     expect(page.locator("#traffic-summary")).to_contain_text("近 30 天")
     expect(page.get_by_role("button", name="导出对话记录（JSONL，已脱敏）")).to_be_visible()
