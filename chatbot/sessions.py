@@ -127,6 +127,13 @@ def new_session_id() -> str:
     return uuid.uuid4().hex
 
 
+@contextmanager
+def _held(session: Session) -> Iterator[Session]:
+    """A session held in memory, under its own lock for one turn."""
+    with session.lock:
+        yield session
+
+
 def sessions_for(
     store: Store | None, domain: Domain, max_sessions: int, idle_hours: float
 ) -> MemorySessions | StoredSessions:
@@ -156,9 +163,8 @@ class MemorySessions:
     @contextmanager
     def turn(self, session: Session | str | None) -> Iterator[Session]:
         """The session locked for one turn (a ``Session`` object: that one)."""
-        session = session if isinstance(session, Session) else self.get(session)
-        with session.lock:
-            yield session
+        with _held(session if isinstance(session, Session) else self.get(session)) as held:
+            yield held
 
     def __len__(self) -> int:
         return len(self._sessions)
@@ -177,8 +183,7 @@ class StoredSessions:
     def get(self, session_id: str | None = None) -> Session:
         """The stored session (a snapshot, not locked), or a new one."""
         session_id = session_id or new_session_id()
-        state = self.store.peek_session(session_id)
-        return Session(session_id) if state is None else Session.from_state(session_id, state, self.domain)
+        return self._session(session_id, self.store.peek_session(session_id))
 
     @contextmanager
     def turn(self, session: Session | str | None) -> Iterator[Session]:
@@ -186,17 +191,18 @@ class StoredSessions:
         is used as it is, under its own lock, and not stored (a conversation held in memory
         by its caller: the terminal chat, the tests)."""
         if isinstance(session, Session):
-            with session.lock:
-                yield session
+            with _held(session) as held:
+                yield held
             return
         session_id = session or new_session_id()
         with self.store.session(session_id) as row:
-            session = (
-                Session(session_id) if row.state is None else Session.from_state(session_id, row.state, self.domain)
-            )
+            session = self._session(session_id, row.state)
             yield session
             row.state = session.to_state(self.store.redact)
         self._expire()
+
+    def _session(self, session_id: str, state: dict | None) -> Session:
+        return Session(session_id) if state is None else Session.from_state(session_id, state, self.domain)
 
     def _expire(self) -> None:
         if time.monotonic() >= self._next_expiry:

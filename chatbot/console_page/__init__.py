@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from chatbot.admin import Console, Users
+from chatbot.admin import Console
 from chatbot.admin.users import Permission
 from chatbot.console_page.accounts import accounts_tab
 from chatbot.console_page.audit import audit_tab
@@ -49,7 +49,7 @@ def build_console(console: Console, preview_chat: gr.Blocks | None = None) -> gr
     Each tab's events check the signed-in user's role on the server at every call
     (``guarded``), and the page shows a user only the tabs the role may use."""
     t = translator(console.settings.language)
-    users = Users(console.store)
+    users = console.users
     refusal = t("Your role does not allow this. Ask an admin.")
     with gr.Blocks(title=t("Operator console")) as page:
         gr.Markdown("## " + t("Operator console"))

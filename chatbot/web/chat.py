@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import html
 import logging
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -18,6 +17,7 @@ import gradio as gr
 
 from chatbot.bot import Bot
 from chatbot.reply import Reply
+from chatbot.sessions import new_session_id
 from chatbot.web.limits import Limits, Refuse
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ class ChatEvents:
     def _turn(
         self, call: Callable[[str], Reply], history: list, turns: dict, session_id: str | None, shown_message: str
     ):
-        session_id = session_id or uuid.uuid4().hex
+        session_id = session_id or new_session_id()
         try:
             reply = call(session_id)
             text, suggestions, trace = reply.text, reply.suggestions, reply.trace
