@@ -59,8 +59,7 @@ class JobRecords(Records):
             raise JobBusy(running) from None
 
     def running_job(self) -> dict | None:
-        rows = self._rows("SELECT * FROM jobs WHERE status='running'")
-        return rows[0] if rows else None
+        return self._row("SELECT * FROM jobs WHERE status='running'")
 
     def update_job(self, job_id: int, progress: float, message: str) -> None:
         self._write(

@@ -30,8 +30,7 @@ class PeopleRecords(Records):
             raise KeyError(f"a user named {name!r} already exists") from None
 
     def user(self, name: str) -> dict | None:
-        rows = self._rows("SELECT * FROM users WHERE name=:name", name=name)
-        return rows[0] if rows else None
+        return self._row("SELECT * FROM users WHERE name=:name", name=name)
 
     def users(self) -> list[dict]:
         return self._rows("SELECT id, name, role, disabled, created, updated FROM users ORDER BY name")

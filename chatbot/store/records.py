@@ -41,6 +41,11 @@ class Records:
         with self._tx() as db:
             return self._run(db, sql, **params).scalar_one()
 
+    def _row(self, sql: str, **params) -> dict | None:
+        """The first row of a query, or None."""
+        rows = self._rows(sql, **params)
+        return rows[0] if rows else None
+
     def _rows(self, sql: str, **params) -> list[dict]:
         with self.engine.connect() as db:
             return [dict(row) for row in db.execute(sa.text(sql), params).mappings()]
@@ -199,10 +204,10 @@ class Records:
 
     def handoff(self, handoff_id: int) -> dict | None:
         """One handoff with its (redacted) transcript, or None."""
-        rows = self._rows("SELECT * FROM handoffs WHERE id=:id", id=handoff_id)
-        for row in rows:
+        row = self._row("SELECT * FROM handoffs WHERE id=:id", id=handoff_id)
+        if row is not None:
             row["transcript"] = json.loads(row["transcript"])
-        return rows[0] if rows else None
+        return row
 
     def close_handoff(self, handoff_id: int) -> None:
         self._write("UPDATE handoffs SET status='closed' WHERE id=:id", id=handoff_id)
@@ -282,8 +287,8 @@ class Records:
 
     # -- key-value (admin credentials) ------------------------------------------------------------
     def get(self, key: str) -> str | None:
-        rows = self._rows("SELECT value FROM kv WHERE key=:key", key=key)
-        return rows[0]["value"] if rows else None
+        row = self._row("SELECT value FROM kv WHERE key=:key", key=key)
+        return None if row is None else row["value"]
 
     def put(self, key: str, value: str) -> None:
         self._write(
