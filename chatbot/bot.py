@@ -33,6 +33,8 @@ once, so a turn in flight is answered wholly by the old or the new one.
 
 from __future__ import annotations
 
+import dataclasses
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -42,6 +44,7 @@ from chatbot.domain import Domain, Intent
 from chatbot.frustration import FrustrationDetector
 from chatbot.guard import clean_text
 from chatbot.handoff import BusinessHours, Webhook
+from chatbot.live import LiveChat, LiveState, email_in
 from chatbot.reply import Reply, clarify_offers, faq_source
 from chatbot.serving import ServedModels
 from chatbot.sessions import PendingSlot, Session, sessions_for
@@ -88,6 +91,7 @@ class Bot:
         self.business_hours = BusinessHours.parse(hours, settings.timezone) if hours else None
         url = settings.handoff_webhook_url
         self.turn_log = TurnLog(store, Webhook(url, timeout=settings.handoff_webhook_timeout) if url else None)
+        self.live = LiveChat(store, domain, settings.max_input_chars) if store is not None else None
 
     @property
     def classifier(self) -> IntentClassifier:
@@ -149,13 +153,18 @@ class Bot:
         message, truncated = clean_text(text, self.settings.max_input_chars)
         trace: dict = {"truncated": truncated, "ms": {}}
         with self.sessions.turn(session) as session:
+            live = self._live_state(session)
             if not message:
                 reply = Reply(self.domain.render("empty_input"), "empty", None, 0.0)
+            elif live is not None and live.status == "live":
+                reply = self._to_person(session, message, live, trace)
+            elif live is not None and session.awaiting_email and "@" in message:
+                reply = self._take_email(session, message, live)
             else:
                 reply = self._route(session, message, trace)
                 self._offer_person(session, reply, trace)
             session.turns += 1
-            session.remember(message, reply.text)
+            session.remember(message, None if reply.route == "live" else reply.text)
             session.fallbacks = session.fallbacks + 1 if reply.route == "fallback" else 0
             trace.update(intent=reply.intent, confidence=round(reply.confidence, 4), route=reply.route)
             trace["ms"]["total"] = round(1000 * (time.perf_counter() - started), 2)
@@ -164,6 +173,9 @@ class Bot:
             if reply.route == "handoff" or not session.offered_handoff:
                 session.handoff_reason = None
             self._log(session, message, reply, reason=reason)
+            if live is not None and live.status == "open" and message:  # kept for the person who takes it
+                self.live.customer_wrote(live, session.id, message)
+                self.live.bot_answered(live, session.id, reply.text)
         return reply
 
     def handoff(self, session: Session | str | None, reason: str = "the customer pressed 'talk to a person'") -> Reply:
@@ -175,6 +187,42 @@ class Bot:
             session.remember("(asked for a person)", reply.text)
             self._log(session, "(asked for a person)", reply, reason=reason if intents else reason + " (no messages)")
         return reply
+
+    def _live_state(self, session: Session) -> LiveState | None:
+        """The conversation's handoff while it waits or a person answers; a handed-off
+        conversation whose handoff has ended is the bot's again."""
+        if self.live is None or not session.handed_off:
+            return None
+        state = self.live.state(session.id)
+        if state is None:
+            session.handed_off = session.awaiting_email = False
+        return state
+
+    def _to_person(self, session: Session, message: str, live: LiveState, trace: dict) -> Reply:
+        """A person answers: the bot says nothing, and what it would have said goes to the
+        person as a draft (worked out on a copy: the conversation's state stays as it was)."""
+        copy = dataclasses.replace(
+            session,
+            history=list(session.history),
+            slots=dict(session.slots),
+            offers=list(session.offers),
+            pending=dataclasses.replace(session.pending) if session.pending is not None else None,
+            lock=threading.Lock(),
+        )
+        draft = self._route(copy, message, {"ms": {}})
+        self.live.customer_wrote(live, session.id, message, draft=draft.text)
+        trace.update(agent=live.agent, handoff_id=live.handoff_id, draft_route=draft.route)
+        return Reply("", "live", session.last_intent, 1.0)
+
+    def _take_email(self, session: Session, message: str, live: LiveState) -> Reply:
+        """The address a customer leaves outside business hours, checked; a wrong one is asked again."""
+        try:
+            address = email_in(message)
+        except ValueError as exc:
+            return Reply(self.domain.render("email_invalid", {"reason": str(exc)}), "email", None, 1.0)
+        self.live.leave_email(live, address)
+        session.awaiting_email = False
+        return Reply(self.domain.render("email_noted", {"email": address}), "email", None, 1.0)
 
     def _log(self, session: Session, message: str, reply: Reply, reason: str) -> None:
         self.turn_log.record(session, message, reply, reason, self.model_version)
@@ -355,6 +403,9 @@ class Bot:
             if opening is not None:
                 next_open = self.domain.describe_opening(opening, now)
                 text = self.domain.render("handoff_closed", {**session.slots, "next_open": next_open})
+                if self.live is not None:  # the queue keeps the conversation; an address gets the reply
+                    session.awaiting_email = True
+                    text += " " + self.domain.render("ask_email")
         return Reply(text, "handoff", name, confidence, trace=trace)
 
     def _search_faq(

@@ -44,6 +44,12 @@ SYSTEM_TEMPLATES = (  # what the router says itself; every customer-facing sente
     "next_open_today",
     "next_open_tomorrow",
     "next_open_later",
+    "ask_email",
+    "email_noted",
+    "email_invalid",
+    "agent_joined",
+    "agent_handed_back",
+    "agent_closed",
 )
 
 

@@ -16,11 +16,24 @@ from chatbot.domain import Intent
 from finetune import Prediction
 from retrieval import FaqHit
 
-# How a turn was answered. The bot's own routes, then the web layer's (app.py, chatbot.web): a
-# refused turn (rate_limited), one that failed on our side (error), and /api/chat's full server
-# (busy, never logged).
+# How a turn was answered. The bot's own routes; a message a person answers (live: the bot says
+# nothing) and the address left for a reply (email, chatbot.live); an agent's message as logged
+# (human); then the web layer's (app.py, chatbot.web): a refused turn (rate_limited), one that
+# failed on our side (error), and /api/chat's full server (busy, never logged).
 Route = Literal[
-    "template", "faq", "handoff", "ask_slot", "clarify", "fallback", "empty", "rate_limited", "error", "busy"
+    "template",
+    "faq",
+    "handoff",
+    "ask_slot",
+    "clarify",
+    "fallback",
+    "empty",
+    "live",
+    "email",
+    "human",
+    "rate_limited",
+    "error",
+    "busy",
 ]
 
 

@@ -66,15 +66,18 @@ class Session:
     turns: int = 0  # customer messages so far
     declined_handoff_at: int | None = None  # the turn at which the customer said no to a person
     handoff_reason: str | None = None  # why a person was offered (for the handoff queue), if the bot offered one
+    awaiting_email: bool = False  # handed off outside business hours: an address in a message is for the reply
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)  # one turn at a time in this process
     unredacted: int = field(default=0, repr=False)  # history lines added since the state was read
 
-    def remember(self, customer: str, bot: str) -> None:
-        """Adds an exchange to the history, keeping the last ``HISTORY_LINES`` lines: a
-        conversation of thousands of turns must not grow memory or each handoff's transcript."""
-        self.history += [("user", customer), ("bot", bot)]
+    def remember(self, customer: str, bot: str | None) -> None:
+        """Adds an exchange to the history (``bot`` None: a message a person answers), keeping
+        the last ``HISTORY_LINES`` lines: a conversation of thousands of turns must not grow
+        memory or each handoff's transcript."""
+        lines = [("user", customer)] + ([("bot", bot)] if bot is not None else [])
+        self.history += lines
         del self.history[:-HISTORY_LINES]
-        self.unredacted = min(self.unredacted + 2, len(self.history))
+        self.unredacted = min(self.unredacted + len(lines), len(self.history))
 
     def to_state(self, redact: Callable[[str], str]) -> dict:
         """The session as JSON-ready data: intents and slots by name, texts redacted (the
@@ -116,6 +119,7 @@ _PLAIN_FIELDS = (
     "turns",
     "declined_handoff_at",
     "handoff_reason",
+    "awaiting_email",
 )
 
 

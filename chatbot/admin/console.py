@@ -8,8 +8,10 @@ CLI call it. A facade over the admin layer's parts, each in its own module:
 - ``jobs.JobRunner``: the one background job at a time (retraining or adaptation).
 - ``sync_with_disk``/``follow_disk``: serve what an admin command in another process changed.
 
-The page also reads the store's traffic, job, review and handoff tables through the console
-(``traffic``, ``jobs``, ``reviews``, ``handoffs``, ``close_handoff``), never the store directly.
+The page also reads the store's traffic, job and review tables through the console
+(``traffic``, ``jobs``, ``reviews``), never the store directly, and works the live queue through
+it (``handoffs``, ``conversation``, ``take_handoff``, ``send_to_customer``, ``hand_back``,
+``close_handoff``: ``chatbot.live`` as the signed-in person).
 
 Every change a person makes through it is written to the audit trail (``_audit``) with who
 (``chatbot.admin.users.ACTOR``), what, and the identifiers before and after; a change that
@@ -29,7 +31,8 @@ from chatbot.admin.report import RetrainReport
 from chatbot.admin.training import ModelAdmin
 from chatbot.admin.users import ACTOR, User, Users
 from chatbot.bot import Bot
-from chatbot.store import Store
+from chatbot.live import Conversation
+from chatbot.store import Message, Store
 from finetune import Example, TrainingArgs
 from finetune.embedder import AdaptArgs
 from retrieval import FaqEntry
@@ -147,11 +150,31 @@ class Console:
         return self.store.reviews()
 
     def handoffs(self) -> list[dict]:
+        """The live queue: conversations waiting for a person or answered by one, newest first."""
         return self.store.handoffs()
 
+    # -- the live queue, as the signed-in person --------------------------------------------------
+    def conversation(self, handoff_id: int) -> Conversation:
+        return self.bot.live.conversation(handoff_id)
+
+    def take_handoff(self, handoff_id: int) -> None:
+        """Takes a waiting conversation (``chatbot.store.Taken``, saying who has it, if it is not waiting)."""
+        self.bot.live.take(handoff_id, ACTOR.get())
+        self._audit("handoff.take", f"handoff {handoff_id}", "open", f"live: {ACTOR.get()}")
+
+    def send_to_customer(self, handoff_id: int, text: str) -> Message:
+        """A message to the customer of a conversation this person has taken (``LiveError`` otherwise)."""
+        return self.bot.live.send(handoff_id, ACTOR.get(), text)
+
+    def hand_back(self, handoff_id: int) -> None:
+        before = self.store.handoff(handoff_id)
+        self.bot.live.end(handoff_id, ACTOR.get(), "handed_back")
+        self._audit("handoff.hand_back", f"handoff {handoff_id}", before["status"], "closed: handed back")
+
     def close_handoff(self, handoff_id: int) -> None:
-        self.store.close_handoff(handoff_id)
-        self._audit("handoff.close", f"handoff {handoff_id}", "open", "closed")
+        before = self.store.handoff(handoff_id)
+        self.bot.live.end(handoff_id, ACTOR.get(), "closed")
+        self._audit("handoff.close", f"handoff {handoff_id}", before["status"], "closed")
 
     def cancel_job(self) -> Job | None:
         """Cancels the running job (it stops at its next step); None when none runs."""

@@ -1,6 +1,6 @@
 """The bot's database: conversation turns with traces, feedback, handoffs, the review queue,
-operator-labelled examples, background jobs, each conversation's state, operator accounts and
-the audit trail. All SQL of the project lives in this package; ``chatbot.database`` opens the
+operator-labelled examples, background jobs, each conversation's state, operator accounts,
+the audit trail, and what people and customers say to each other after a handoff. All SQL of the project lives in this package; ``chatbot.database`` opens the
 database (SQLite file or PostgreSQL URL) at this code's schema.
 
 Every write is one short transaction on a pooled connection; SQLite waits for its write lock
@@ -16,21 +16,35 @@ from pathlib import Path
 
 from chatbot.database import TURN_POOL, create_engine, open_database, writer
 from chatbot.store.jobs import JOB_STALE_S, JobBusy, JobRecords, this_replica
+from chatbot.store.live import LiveRecords, Message, Outcome, Sender, Taken
 from chatbot.store.people import PeopleRecords
 from chatbot.store.records import DAY, Records
 from chatbot.store.sessions import FileStripes, SessionRow, SessionStates
 
-__all__ = ["DAY", "JOB_STALE_S", "JobBusy", "Records", "SessionRow", "Store", "this_replica"]
+__all__ = [
+    "DAY",
+    "JOB_STALE_S",
+    "JobBusy",
+    "Message",
+    "Outcome",
+    "Records",
+    "Sender",
+    "SessionRow",
+    "Store",
+    "Taken",
+    "this_replica",
+]
 
 
 def _identity(text: str) -> str:
     return text
 
 
-class Store(JobRecords, SessionStates, PeopleRecords):
+class Store(JobRecords, SessionStates, PeopleRecords, LiveRecords):
     """The bot's database (see the module docstring); its methods are grouped by table in
     ``records`` (turns, feedback, handoffs, reviews, examples, kv, traffic), ``jobs``,
-    ``sessions`` and ``people`` (operator accounts, the audit trail)."""
+    ``sessions``, ``people`` (operator accounts, the audit trail) and ``live`` (handoffs as a
+    person works them, the messages of a handed-off conversation)."""
 
     def __init__(self, url_or_path: str | Path, redact: Callable[[str], str] | None = None, replica: str | None = None):
         """``url_or_path``: a SQLite file, or a ``postgresql://`` URL; ``replica``: a name for

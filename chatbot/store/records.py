@@ -182,8 +182,17 @@ class Records:
 
     # -- handoffs ---------------------------------------------------------------------------
     def open_handoff(self, session_id: str, intent: str | None, reason: str, transcript: list[dict]) -> int:
+        """Queues the conversation for a person; one already waiting or live is kept (asking
+        twice does not queue it twice). Returns the handoff's id."""
         redacted = [{**line, "text": self.redact(line["text"])} for line in transcript]
         with self._tx() as db:
+            active = self._run(
+                db,
+                "SELECT id FROM handoffs WHERE session_id=:session_id AND status IN ('open', 'live')",
+                session_id=session_id,
+            ).scalar()
+            if active is not None:
+                return active
             return self._run(
                 db,
                 "INSERT INTO handoffs (session_id, ts, intent, reason, transcript)"
@@ -195,9 +204,13 @@ class Records:
                 transcript=json.dumps(redacted),
             ).scalar_one()
 
-    def handoffs(self, status: str | None = "open") -> list[dict]:
-        where = " WHERE status=:status" if status else ""
-        rows = self._rows(f"SELECT * FROM handoffs{where} ORDER BY id DESC", **({"status": status} if status else {}))
+    def handoffs(self, statuses: tuple[str, ...] = ("open", "live")) -> list[dict]:
+        """Handoffs with these statuses (waiting and live by default), newest first."""
+        names = {f"status{i}": status for i, status in enumerate(statuses)}
+        rows = self._rows(
+            f"SELECT * FROM handoffs WHERE status IN ({', '.join(':' + name for name in names)}) ORDER BY id DESC",
+            **names,
+        )
         for row in rows:
             row["transcript"] = json.loads(row["transcript"])
         return rows
@@ -208,9 +221,6 @@ class Records:
         if row is not None:
             row["transcript"] = json.loads(row["transcript"])
         return row
-
-    def close_handoff(self, handoff_id: int) -> None:
-        self._write("UPDATE handoffs SET status='closed' WHERE id=:id", id=handoff_id)
 
     # -- review queue and labelled examples ------------------------------------------------------
     def add_review_items(self, items: list[dict], source: str = "import") -> int:
