@@ -5,7 +5,8 @@ One FastAPI app in one process:
 - ``/``            the public chat (Gradio), one session per browser tab; embeddable (iframe or
                    Gradio's web component)
 - ``/admin``       the operator console (Gradio, behind a login)
-- ``/api/chat``    JSON ``{session_id, message}`` -> ``{reply, route, intent, confidence, suggestions, sources}``
+- ``/api/chat``    JSON ``{session_id, message}`` -> ``{reply, route, intent, confidence, suggestions, sources}``;
+                   ``/api/chat/{session_id}/messages`` and ``.../stream``: what a person writes after a handoff
 - ``/healthz``     liveness and what is serving
 - ``/widget.json`` the embedded widget's words in the bot's language (``assets/embed.html``)
 
@@ -41,11 +42,13 @@ from chatbot.console_page import build_console  # noqa: E402
 from chatbot.i18n import Translate, translator  # noqa: E402
 from chatbot.ratelimit import RateLimiter  # noqa: E402
 from chatbot.web import (  # noqa: E402
+    NEWS_EVERY_S,
     ChatEvents,
     ChatPage,
     Limits,
     add_chat_api,
     add_health,
+    add_live_api,
     add_web_component,
     install_middleware,
 )
@@ -126,7 +129,8 @@ def _chat_page(bot: Bot, t: Translate, shop: str, show_trace: bool) -> ChatPage:
         trace = gr.JSON(label=t("trace"))
     if bot.domain.examples:
         gr.Examples(list(bot.domain.examples), inputs=box, label=t("Try"))
-    return ChatPage(session, turns, chat, chips, box, send, person, trace)
+    news = gr.Timer(NEWS_EVERY_S, active=False)
+    return ChatPage(session, turns, chat, chips, box, send, person, trace, news, gr.State(None))
 
 
 def build_server(bot: Bot, console: Console | None = None, auth: AdminAuth | None = None) -> FastAPI:
@@ -137,6 +141,8 @@ def build_server(bot: Bot, console: Console | None = None, auth: AdminAuth | Non
     install_middleware(server, bot.settings)
     limits = Limits(bot.settings)
     add_chat_api(server, bot, limits, refuse=lambda wait: slow_down(wait, t))
+    if bot.live is not None:
+        add_live_api(server, bot.live)
     add_web_component(server)
     _add_widget_words(server, bot, t)
     add_health(server, bot)

@@ -74,6 +74,12 @@ class Conversation:
     draft: str | None
 
 
+def is_gone(handoff: dict, now: float | None = None) -> bool:
+    """Whether the customer of a waiting or live handoff (a row) has stopped asking for news."""
+    seen = handoff["customer_seen"] or handoff["ts"]
+    return handoff["status"] != "closed" and (now or time.time()) - seen > GONE_AFTER_S
+
+
 def email_in(text: str) -> str:
     """The e-mail address in a message ("it's anna@example.com."), normalised; ``ValueError``
     with the reason when the address cannot be one (no domain dot, a space, two @)."""
@@ -169,8 +175,6 @@ class LiveChat:
         if handoff is None:
             raise LiveError(f"there is no handoff {handoff_id}")
         messages = self.store.handoff_messages(handoff_id)
-        seen = handoff["customer_seen"] or handoff["ts"]
-        gone = handoff["status"] != "closed" and time.time() - seen > GONE_AFTER_S
         draft = None
         for message in reversed(messages):
             if message.sender in ("agent", "bot"):
@@ -178,7 +182,7 @@ class LiveChat:
             if message.sender == "customer":
                 draft = message.draft
                 break
-        return Conversation(handoff, messages, gone, draft)
+        return Conversation(handoff, messages, is_gone(handoff), draft)
 
     def _held_by(self, handoff_id: int, agent: str) -> dict:
         handoff = self.store.handoff(handoff_id)

@@ -58,8 +58,11 @@ def test_each_role_does_what_its_tab_allows(page, operator_bot):
     by_name = {handler.__name__: handler for handler in events(page)}
     operator_bot.reply("roles-1", "I want to talk to a person")
     (handoff,) = console.handoffs()
-    call(by_name["close_handoff"], "the-agent", handoff["id"])  # the agent closes a handoff
-    assert console.handoffs() == []
+    call(by_name["take"], "the-agent", handoff["id"])  # the agent takes a handoff, answers, closes it
+    call(by_name["send"], "the-agent", handoff["id"], "Hello, I'm here to help.")
+    call(by_name["close"], "the-agent", handoff["id"])
+    assert console.handoffs() == [] and operator_bot.store.handoff(handoff["id"])["agent"] == "the-agent"
+    assert operator_bot.live.news("roles-1", 0).messages[1].text == "Hello, I'm here to help."
     assert call(by_name["traffic"], "the-viewer")  # the viewer reads traffic
     current = console.registry.current().name
     call(by_name["activate"], "the-editor", current)  # the editor activates a version
@@ -95,10 +98,10 @@ def test_what_people_change_in_the_console_is_in_the_audit_trail_with_who_did_it
     (handoff,) = console.handoffs()
     current = console.registry.current().name
     call(by_name["activate"], "the-editor", current)
-    call(by_name["close_handoff"], "the-agent", handoff["id"])
+    call(by_name["close"], "the-agent", handoff["id"])
     call(by_name["cancel"], "the-editor")  # no job runs: nothing changed, nothing recorded
     with pytest.raises(gr.Error, match=REFUSED):
-        call(by_name["close_handoff"], "the-viewer", handoff["id"])  # refused: nothing recorded
+        call(by_name["take"], "the-viewer", handoff["id"])  # refused: nothing recorded
     trail = [(e["actor"], e["action"], e["target"], e["before"], e["after"]) for e in console.audit_log()]
     assert trail[:2] == [
         ("the-agent", "handoff.close", f"handoff {handoff['id']}", "open", "closed"),

@@ -1,8 +1,8 @@
 """Operator accounts: who may sign in to the console, with which role, and what each role may do.
 
 Roles (``ROLE_PERMISSIONS``): *admin* everything, users and the audit trail included; *editor*
-the FAQ, training, versions and the review queue; *agent* the live queue, handoffs and the
-review queue; *viewer* traffic and reports. A role is read from the database at each check, so
+the FAQ, training, versions and the review queue; *agent* the live queue (handoffs: taking
+them, answering the customer) and the review queue; *viewer* traffic and reports. A role is read from the database at each check, so
 a changed role or a disabled account takes effect at its next action. Passwords are stored only
 as salted scrypt hashes; repeated failures lock a name, and an address, for a while.
 
@@ -30,12 +30,12 @@ from typing import Literal, get_args
 from chatbot.store import Store
 
 Role = Literal["admin", "editor", "agent", "viewer"]
-Permission = Literal["users", "audit", "faq", "training", "versions", "review", "live", "handoffs", "traffic"]
+Permission = Literal["users", "audit", "faq", "training", "versions", "review", "live", "traffic"]
 ROLES: tuple[Role, ...] = get_args(Role)
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     "admin": frozenset(get_args(Permission)),
     "editor": frozenset({"faq", "training", "versions", "review"}),
-    "agent": frozenset({"live", "handoffs", "review"}),
+    "agent": frozenset({"live", "review"}),
     "viewer": frozenset({"traffic"}),
 }
 LEGACY_PASSWORD_KEY = "admin_password_scrypt"  # where versions before accounts kept the one admin password

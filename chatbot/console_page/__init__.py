@@ -1,7 +1,8 @@
 """The operator console page (Gradio), served at ``/admin`` behind the login.
 
 Only layout and wiring live here, one function per tab (``knowledge``: FAQ; ``training``:
-training, versions; ``customers``: traffic, review, themes, handoffs); every action is a
+training, versions; ``customers``: traffic, review, themes; ``live``: the live queue and the
+chat with a customer; ``audit``, ``accounts``); every action is a
 ``Console`` method, so the CLI and the tests do exactly what a click does. Every event is
 private: none appears in the Gradio API. Every word is English source text passed to ``t``
 (``chatbot.i18n``), shown in the bot's language; intents, FAQ ids, versions and what customers
@@ -24,8 +25,9 @@ from chatbot.console_page.charts import (
     themes_frame,
 )
 from chatbot.console_page.common import PRIVATE, Tab, guarded
-from chatbot.console_page.customers import handoffs_tab, review_tab, themes_tab, traffic_tab
+from chatbot.console_page.customers import review_tab, themes_tab, traffic_tab
 from chatbot.console_page.knowledge import faq_tab
+from chatbot.console_page.live import live_tab
 from chatbot.console_page.training import training_tab, versions_tab
 from chatbot.i18n import translator
 
@@ -36,7 +38,7 @@ TAB_PERMISSIONS: dict[str, Permission] = {
     "versions": "versions",
     "review": "review",
     "themes": "training",
-    "handoffs": "handoffs",
+    "live": "live",
     "audit": "audit",
     "accounts": "users",
 }
@@ -88,7 +90,7 @@ TAB_BUILDERS = (
     ("versions", versions_tab),
     ("review", review_tab),
     ("themes", themes_tab),
-    ("handoffs", handoffs_tab),
+    ("live", live_tab),
     ("audit", audit_tab),
     ("accounts", accounts_tab),
 )

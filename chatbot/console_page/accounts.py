@@ -80,7 +80,7 @@ def accounts_tab(console: Console) -> Tab:
     with gr.Tab(t("Accounts"), id="accounts"):
         gr.Markdown(
             t(
-                "Roles: admin (everything), editor (FAQ, training, versions, review), agent (handoffs, review),"
+                "Roles: admin (everything), editor (FAQ, training, versions, review), agent (live chats, review),"
                 " viewer (traffic). Passwords are generated and shown once."
             )
         )

@@ -1,9 +1,9 @@
-"""The tabs about customers: traffic, the review queue, unanswered themes, handoffs.
+"""The tabs about customers: traffic, the review queue, unanswered themes.
 
 The review and themes tabs read as their phases: a handler class answers the tab's events, a
 dataclass holds the components it lays out, and one function wires the two. Handlers keep the
-names the events had, since Gradio names every (private) event after its function. Traffic and
-handoffs, short enough to read at once, keep their handlers inside the tab function.
+names the events had, since Gradio names every (private) event after its function. Traffic, short
+enough to read at once, keeps its handlers inside the tab function.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ import pandas as pd
 
 from chatbot.admin import Console
 from chatbot.console_page.charts import counts_plot, themes_frame
-from chatbot.console_page.common import PRIVATE, Tab, codes, upload_error, when, word
+from chatbot.console_page.common import PRIVATE, Tab, codes, upload_error, word
 from chatbot.i18n import translator
 from retrieval import FaqError
 
-__all__ = ["handoffs_tab", "review_tab", "themes_tab", "traffic_tab"]
+__all__ = ["review_tab", "themes_tab", "traffic_tab"]
 
 
 def traffic_tab(console: Console) -> Tab:
@@ -43,6 +43,12 @@ def traffic_tab(console: Console) -> Tab:
             down=stats["thumbs_down"],
             model=bot.model_version or t("default"),
             entries=len(bot.faq),
+        )
+        wait = stats["first_reply_s"]
+        summary += t(
+            "\n\nHandoffs resolved by people: **{resolved}** · first human reply **{wait}** after the handoff (median)",
+            resolved=stats["handoffs_resolved"],
+            wait="-" if wait is None else f"{wait / 60:.1f} min" if wait >= 60 else f"{wait:.0f} s",
         )
         none = t("(none)")
         per_day = pd.DataFrame(stats["per_day"] or [{"day": time.strftime("%Y-%m-%d"), "turns": 0}])
@@ -327,58 +333,3 @@ def wire_themes(parts: ThemesComponents, handlers: ThemesHandlers) -> None:
         **PRIVATE,
     )
     parts.theme_intent_button.click(handlers.theme_to_intent, [picked, parts.theme_intent], parts.theme_note, **PRIVATE)
-
-
-def handoffs_tab(console: Console) -> Tab:
-    """Conversations handed to a person: transcripts, mark as handled."""
-    t = translator(console.settings.language)
-    columns = [t("id"), t("when"), t("session"), t("intent"), t("reason"), t("turns")]
-
-    def handoffs():
-        rows = console.handoffs()
-        return pd.DataFrame(
-            [
-                dict(
-                    zip(
-                        columns,
-                        # the reason is the bot's own note (chatbot.bot), stored as written
-                        (
-                            h["id"],
-                            when(h["ts"]),
-                            h["session_id"][:12],
-                            h["intent"] or "",
-                            h["reason"],
-                            len(h["transcript"]),
-                        ),
-                        strict=True,
-                    )
-                )
-                for h in rows
-            ]
-            or [dict.fromkeys(columns, "")]
-        )
-
-    def pick_handoff(frame: pd.DataFrame, evt: gr.SelectData):
-        handoff_id = frame.iloc[evt.index[0]][columns[0]]
-        for h in console.handoffs():
-            if h["id"] == handoff_id:
-                transcript = [
-                    {"role": "user" if line["role"] == "user" else "assistant", "content": line["text"]}
-                    for line in h["transcript"]
-                ]
-                return int(handoff_id), transcript
-        return None, []
-
-    def close_handoff(handoff_id):
-        if handoff_id is not None:
-            console.close_handoff(handoff_id)
-        return handoffs(), None, []
-
-    with gr.Tab(t("Handoffs"), id="handoffs"):
-        handoff_table = gr.Dataframe(interactive=False, elem_id="handoffs")
-        handoff_id = gr.State(None)
-        transcript = gr.Chatbot(label=t("transcript (redacted)"), height=320, sanitize_html=True)
-        close_button = gr.Button(t("Mark as handled"), size="sm")
-        handoff_table.select(pick_handoff, handoff_table, [handoff_id, transcript], **PRIVATE)
-        close_button.click(close_handoff, handoff_id, [handoff_table, handoff_id, transcript], **PRIVATE)
-    return Tab([handoff_table], lambda: (handoffs(),))

@@ -6,7 +6,6 @@ of two people pressing *Take* at once, on any replicas, exactly one gets it.
 
 from __future__ import annotations
 
-import statistics
 import time
 from dataclasses import dataclass
 from typing import Literal
@@ -141,23 +140,3 @@ class LiveRecords(Records):
     def last_message_id(self, session_id: str) -> int:
         row = self._row("SELECT MAX(id) AS last FROM messages WHERE session_id=:session_id", session_id=session_id)
         return int(row["last"] or 0)
-
-    def live_traffic(self, since: float) -> dict:
-        """Handoffs resolved (handed back or closed by a person) and the seconds from a handoff
-        to the first human reply, for the handoffs opened since ``since``."""
-        resolved = self._row(
-            "SELECT COUNT(*) AS n FROM handoffs WHERE ts >= :since AND outcome IS NOT NULL", since=since
-        )["n"]
-        waits = [
-            float(row["wait"])
-            for row in self._rows(
-                "SELECT first_reply_ts - ts AS wait FROM handoffs WHERE ts >= :since AND first_reply_ts IS NOT NULL"
-                " ORDER BY wait",
-                since=since,
-            )
-        ]
-        return {
-            "handoffs_resolved": int(resolved),
-            "first_reply_s": statistics.median(waits) if waits else None,
-            "answered_by_people": len(waits),
-        }

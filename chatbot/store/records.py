@@ -7,6 +7,7 @@ differs); ``Records`` also holds the engine and the transaction helpers the othe
 from __future__ import annotations
 
 import json
+import statistics
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -309,13 +310,15 @@ class Records:
 
     # -- analytics ----------------------------------------------------------------------------
     def traffic(self, days: int = 30) -> dict:
-        """Turns per day, intent mix, fallback and handoff rates, thumbs: what the console plots."""
+        """Turns per day, intent mix, fallback and handoff rates, thumbs, and how people answer
+        handoffs (resolved, median seconds to the first human reply): what the console plots."""
         since = time.time() - days * DAY
         day = day_of(self.engine, "ts")
         per_day = self._rows(
             f"SELECT {day} AS day, COUNT(*) AS turns,"
             " SUM(CASE WHEN route IN ('fallback', 'clarify') THEN 1 ELSE 0 END) AS fallbacks,"
-            " SUM(CASE WHEN route = 'handoff' THEN 1 ELSE 0 END) AS handoffs"
+            " SUM(CASE WHEN route = 'handoff' THEN 1 ELSE 0 END) AS handoffs,"
+            " SUM(CASE WHEN route = 'human' THEN 1 ELSE 0 END) AS human"
             f" FROM turns WHERE ts >= :since GROUP BY {day} ORDER BY day",
             since=since,
         )
@@ -333,6 +336,16 @@ class Records:
             " AS down FROM feedback WHERE ts >= :since",
             since=since,
         )[0]
+        resolved = self._rows(
+            "SELECT COUNT(*) AS n FROM handoffs WHERE ts >= :since AND outcome IS NOT NULL", since=since
+        )[0]["n"]
+        waits = [
+            float(row["wait"])
+            for row in self._rows(
+                "SELECT first_reply_ts - ts AS wait FROM handoffs WHERE ts >= :since AND first_reply_ts IS NOT NULL",
+                since=since,
+            )
+        ]
         total = sum(r["turns"] for r in routes)
         by_route = {r["route"]: r["turns"] for r in routes}
         return {
@@ -344,4 +357,6 @@ class Records:
             "handoff_rate": by_route.get("handoff", 0) / total if total else 0.0,
             "thumbs_up": int(thumbs["up"] or 0),
             "thumbs_down": int(thumbs["down"] or 0),
+            "handoffs_resolved": int(resolved),
+            "first_reply_s": statistics.median(waits) if waits else None,
         }

@@ -7,12 +7,13 @@ as an argument (the rate-limit reply as ``refuse``, the thanks for feedback). Li
 ``chatbot``, nothing here imports ``app``.
 """
 
-from chatbot.web.api import ChatRequest, ChatResponse, add_chat_api, add_health, add_web_component
-from chatbot.web.chat import ChatEvents, ChatPage
+from chatbot.web.api import ChatRequest, ChatResponse, add_chat_api, add_health, add_live_api, add_web_component
+from chatbot.web.chat import NEWS_EVERY_S, ChatEvents, ChatPage
 from chatbot.web.limits import Limits, Refuse
 from chatbot.web.middleware import BodyLimit, ConsoleNotFramed, install_middleware
 
 __all__ = [
+    "NEWS_EVERY_S",
     "BodyLimit",
     "ChatEvents",
     "ChatPage",
@@ -23,6 +24,7 @@ __all__ = [
     "Refuse",
     "add_chat_api",
     "add_health",
+    "add_live_api",
     "add_web_component",
     "install_middleware",
 ]

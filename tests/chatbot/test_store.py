@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from chatbot.database import SchemaError, current_revision, head_revision
-from chatbot.store import JobBusy, Store
+from chatbot.store import JobBusy, Store, Taken
 
 BEFORE_MIGRATIONS = Path(__file__).resolve().parents[1] / "data" / "chatbot-before-migrations.db"
 
@@ -80,8 +80,23 @@ def test_handoffs_keep_a_redacted_transcript(store):
     handoff = store.open_handoff("s", "complaint", "asked in chat", [{"role": "user", "text": "call +44 20 7946 0958"}])
     (row,) = store.handoffs()
     assert row["id"] == handoff and "7946" not in row["transcript"][0]["text"]
-    store.close_handoff(handoff)
+    assert store.end_handoff(handoff, "closed") and not store.end_handoff(handoff, "closed")  # once
     assert store.handoffs() == [] and store.handoff(handoff)["status"] == "closed"
+
+
+def test_only_one_of_two_takes_gets_a_waiting_handoff_on_either_database(database_url):
+    store = Store(database_url)
+    handoff = store.open_handoff("s", None, "asked in chat", [])
+    assert store.open_handoff("s", None, "asked again", []) == handoff  # one waiting handoff a conversation
+    store.take_handoff(handoff, "anna")
+    with pytest.raises(Taken, match="anna has it") as taken:
+        store.take_handoff(handoff, "bea")
+    assert (taken.value.holder, store.handoff(handoff)["agent"]) == ("anna", "anna")
+    store.post_message(handoff, "s", "agent", "hi", author="anna")
+    store.post_message(handoff, "s", "customer", "hello", draft="a draft")
+    assert [(m.sender, m.text) for m in store.messages("s", senders=("agent", "system"))] == [("agent", "hi")]
+    assert store.handoff(handoff)["first_reply_ts"] is not None
+    store.close()
 
 
 def test_traffic_per_day_and_route(store):

@@ -25,9 +25,9 @@ def users(database_url) -> Users:
 
 def test_the_role_table():
     assert {role: sorted(p) for role, p in ROLE_PERMISSIONS.items()} == {
-        "admin": ["audit", "faq", "handoffs", "live", "review", "traffic", "training", "users", "versions"],
+        "admin": ["audit", "faq", "live", "review", "traffic", "training", "users", "versions"],
         "editor": ["faq", "review", "training", "versions"],
-        "agent": ["handoffs", "live", "review"],
+        "agent": ["live", "review"],
         "viewer": ["traffic"],
     }
 
