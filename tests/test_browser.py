@@ -145,11 +145,99 @@ def test_talk_to_a_person_opens_a_handoff(site, page, operator_bot):
     assert handoffs[0]["transcript"][0] == {"role": "user", "text": "my parcel never arrived"}
 
 
-def login(page, site: str, password: str) -> None:
+def login(page, site: str, password: str, user: str = "admin") -> None:
     page.goto(site + "admin/")
-    page.get_by_label("username").fill("admin")
+    page.get_by_label("username").fill(user)
     page.get_by_label("password").fill(password)
     page.get_by_role("button", name="Login").click()
+
+
+def type_message(scope, text: str) -> None:
+    """Sends a message without waiting for the bot: while a person answers, it says nothing."""
+    scope.locator("#message textarea").fill(text)
+    scope.locator("#message textarea").press("Enter")
+
+
+def take_first_conversation(agent, site: str) -> None:
+    """The agent signs in, opens the Live tab, picks the newest conversation and takes it."""
+    from playwright.sync_api import expect
+
+    login(agent, site, "anna-password", user="anna")
+    agent.get_by_role("tab", name="Live").click()
+    expect(agent.locator("#live-queue")).to_contain_text("waiting")
+    agent.locator("#live-queue [data-testid='cell-0-1']").click()
+    expect(agent.locator("#live-note")).to_contain_text("press Take")
+    agent.locator("#live-take").click()
+    expect(agent.locator("#live-note")).to_contain_text("You are answering")
+
+
+def test_a_person_takes_over_the_chat_and_hands_it_back(site, browser, operator_bot):
+    """Two browsers: a customer asks for a person; Anna (an agent) takes the conversation; they
+    write to each other; Anna hands back and the bot answers the next question."""
+    from playwright.sync_api import expect
+
+    from chatbot.admin import Users
+
+    Users(operator_bot.store).add("anna", "agent", actor="test", password="anna-password")
+    customer_context, agent_context = (
+        browser.new_context(),
+        browser.new_context(viewport={"width": 1280, "height": 1000}),
+    )
+    customer, agent = customer_context.new_page(), agent_context.new_page()
+    for page in (customer, agent):
+        page.set_default_timeout(TIMEOUT)
+    try:
+        customer.goto(site)
+        say(customer, "my parcel never arrived")
+        customer.locator("#talk-to-person").click()
+        expect(customer.locator("[data-testid='bot']")).to_have_count(2)
+
+        take_first_conversation(agent, site)
+        bot_lines = customer.locator("[data-testid='bot']")
+        expect(bot_lines.last).to_contain_text("anna from our team has joined the chat.", timeout=5_000)
+
+        type_message(customer, "It was order A-12345, sent last week")
+        expect(agent.locator("#live-chat")).to_contain_text("It was order A-12345, sent last week", timeout=5_000)
+        expect(agent.locator("#live-draft textarea")).not_to_have_value("")  # the bot's suggestion, for Anna only
+        expect(customer.locator("[data-testid='bot']")).to_have_count(3)  # the bot said nothing
+
+        attack = '<img src=x onerror="window.pwned = 1">I have found your parcel'
+        agent.locator("#live-reply textarea").fill(attack)
+        agent.locator("#live-reply textarea").press("Enter")
+        line = customer.locator("[data-testid='bot']").nth(3)
+        expect(line).to_contain_text("I have found your parcel", timeout=5_000)
+        expect(line).to_contain_text('<img src=x onerror="window.pwned = 1">')  # shown as text
+        assert line.locator("img").count() == 0 and customer.evaluate("window.pwned") is None
+        screenshot(agent, "console-live.png")
+
+        agent.locator("#live-hand-back").click()
+        expect(customer.locator("[data-testid='bot']").last).to_contain_text("handed you back", timeout=5_000)
+        answer = say(customer, "Where is my order A-12345?")
+        expect(answer).to_contain_text("A-12345")
+        expect(answer).not_to_contain_text("anna")
+    finally:
+        customer_context.close()
+        agent_context.close()
+    routes = [t["route"] for t in operator_bot.store.turns(limit=20)]
+    assert "human" in routes and "live" in routes
+
+
+def test_the_embedded_widget_shows_what_a_person_writes(site, page, operator_bot, other_origin):
+    from playwright.sync_api import expect
+
+    from chatbot.admin import Console
+    from chatbot.admin.users import acting_as
+
+    page.goto(f"{other_origin}embed.html?bot={site}")
+    page.get_by_role("button", name="Chat with us").click()
+    frame = page.frame_locator("#support-widget")
+    say(page, "I want to talk to a person", frame=frame)
+    (handoff,) = operator_bot.store.handoffs()
+    console = Console(operator_bot, operator_bot.store)
+    with acting_as("bea"):
+        console.take_handoff(handoff["id"])
+        console.send_to_customer(handoff["id"], "Hi, Bea here. How can I help?")
+    expect(frame.locator("[data-testid='bot']").last).to_contain_text("Hi, Bea here. How can I help?", timeout=5_000)
 
 
 def test_console_refuses_a_wrong_password_and_admits_the_right_one(site, page):
