@@ -161,7 +161,8 @@ def add_live_api(server: FastAPI, live: LiveChat) -> None:
         last_event_id: int | None = Header(None, description="set by EventSource when it reconnects"),
     ) -> StreamingResponse:
         """Server-sent events: ``event: message`` (a ``LiveMessage``, its id the cursor) and
-        ``event: status`` (``{status, agent}``, at the start and on each change). Example:
+        ``event: status`` (``{status, agent}``, at the start and on each change, after the
+        messages that came with it). Example:
         ``curl -N localhost:7860/api/chat/abc/stream``; in a browser, ``new EventSource(url)``."""
         return StreamingResponse(
             _events(request, live, session_id, last_event_id if last_event_id is not None else after),
@@ -175,11 +176,11 @@ async def _events(request: Request, live: LiveChat, session_id: str, cursor: int
     status = None
     while time.monotonic() - started < STREAM_S and not await request.is_disconnected():
         news = _news(await asyncio.to_thread(live.news, session_id, cursor))
-        if (news.status, news.agent) != status:
-            status = news.status, news.agent
-            yield f"event: status\ndata: {json.dumps({'status': news.status, 'agent': news.agent})}\n\n"
         for message in news.messages:
             yield f"id: {message.id}\nevent: message\ndata: {message.model_dump_json()}\n\n"
+        if (news.status, news.agent) != status:  # after the messages: "handed back" comes before the end
+            status = news.status, news.agent
+            yield f"event: status\ndata: {json.dumps({'status': news.status, 'agent': news.agent})}\n\n"
         cursor = news.cursor
         if time.monotonic() - beat >= KEEPALIVE_S:
             beat = time.monotonic()
