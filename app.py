@@ -130,7 +130,7 @@ def _chat_page(bot: Bot, t: Translate, shop: str, show_trace: bool) -> ChatPage:
     if bot.domain.examples:
         gr.Examples(list(bot.domain.examples), inputs=box, label=t("Try"))
     news = gr.Timer(NEWS_EVERY_S, active=False)
-    return ChatPage(session, turns, chat, chips, box, send, person, trace, news, gr.State(None))
+    return ChatPage(session, turns, chat, chips, box, send, person, trace, news)
 
 
 def build_server(bot: Bot, console: Console | None = None, auth: AdminAuth | None = None) -> FastAPI:

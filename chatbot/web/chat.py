@@ -5,7 +5,9 @@ the conversation, and the ``chat`` API endpoint for programs (``gradio_client``)
 
 After a handoff the page asks for news every ``NEWS_EVERY_S`` seconds (a ``gr.Timer``, active
 only while a person is awaited or answering): what the person writes appears in the same chat,
-as text (escaped like the customer's own), under their name.
+as text (escaped like the customer's own), under their name. Meanwhile the page's lines are
+kept on the server (``chatbot.web.handed_off``), so a turn and the timer answering at the same
+moment never undo each other's lines.
 
 Gradio injects ``gr.Request`` and ``gr.LikeData`` by the handlers' type hints, so every name in
 their signatures must be importable here at run time (not only under ``TYPE_CHECKING``).
@@ -23,6 +25,7 @@ import gradio as gr
 from chatbot.bot import Bot
 from chatbot.reply import Reply
 from chatbot.sessions import new_session_id
+from chatbot.web.handed_off import HandedOffChats
 from chatbot.web.limits import Limits, Refuse
 
 log = logging.getLogger(__name__)
@@ -43,7 +46,6 @@ class ChatPage:
     person: gr.Button
     trace: gr.JSON
     news: gr.Timer  # asks for a person's messages while one is awaited or answering
-    cursor: gr.State  # the last of those messages shown; None while no person is awaited
 
 
 class ChatEvents:
@@ -55,11 +57,12 @@ class ChatEvents:
     def __init__(self, bot: Bot, limits: Limits, refuse: Refuse, thanks: tuple[str, str]) -> None:
         self.bot, self.limits, self.refuse = bot, limits, refuse
         self.liked, self.disliked = thanks
+        self.handed_off = HandedOffChats(bot.live) if bot.live is not None else None
 
     def wire(self, page: ChatPage) -> None:
         """Connects the page's events to the handlers; none of them is in the public API."""
-        outputs = [page.box, page.chat, page.turns, page.session, page.chips, page.trace, page.news, page.cursor]
-        state = [page.chat, page.turns, page.session, page.cursor]
+        outputs = [page.box, page.chat, page.turns, page.session, page.chips, page.trace, page.news]
+        state = [page.chat, page.turns, page.session]
         page.box.submit(self.respond, [page.box, *state], outputs, api_visibility="private")
         page.send.click(self.respond, [page.box, *state], outputs, api_visibility="private")
         page.chips.click(self.choose, [page.chips, *state], outputs, api_visibility="private")
@@ -67,8 +70,8 @@ class ChatEvents:
         page.chat.like(self.feedback, [page.turns], None, api_visibility="private")
         page.news.tick(
             self.news,
-            [page.chat, page.session, page.cursor],
-            [page.chat, page.cursor, page.news],
+            [page.chat, page.session],
+            [page.chat, page.news],
             api_visibility="private",
             concurrency_limit=None,  # a quick read: never queued behind turns that run the model
         )
@@ -79,7 +82,6 @@ class ChatEvents:
         history: list,
         turns: dict,
         session_id: str | None,
-        cursor: int | None,
         shown_message: str,
     ):
         session_id = session_id or new_session_id()
@@ -90,46 +92,40 @@ class ChatEvents:
             log.exception("the bot failed on a message")
             reply, text, suggestions, trace = None, self.bot.domain.render("server_error"), [], {"route": "error"}
         shown = html.escape(shown_message)  # the customer's text is shown as text: no markup, no script
-        history = [*history, {"role": "user", "content": shown}]
+        added = [{"role": "user", "content": shown}]
         if reply is None or reply.route != "live":  # live: a person answers, the bot says nothing
-            history.append({"role": "assistant", "content": text})
+            added.append({"role": "assistant", "content": text})
+        listening = False
+        if self.handed_off is None:
+            history = [*history, *added]
+        else:
+            handed_off = reply is not None and reply.route in ("handoff", "live", "email")
+            history, listening = self.handed_off.after_turn(session_id, history, added, handed_off)
         if reply is not None and reply.turn_id is not None and reply.route != "live":
-            turns = {**turns, str(len(history) - 1): reply.turn_id}
+            index = next(i for i in range(len(history) - 1, -1, -1) if history[i] is added[-1])
+            turns = {**turns, str(index): reply.turn_id}
         chips = gr.Dataset(samples=[[s] for s in suggestions], visible=bool(suggestions))
-        listening = reply is not None and reply.route in ("handoff", "live", "email") and self.bot.live is not None
-        if listening and cursor is None:  # from the handoff on: notes of earlier handoffs are not news
-            cursor = self.bot.live.cursor(session_id)
-        return "", history, turns, session_id, chips, trace, gr.Timer(active=cursor is not None), cursor
+        return "", history, turns, session_id, chips, trace, gr.Timer(active=listening)
 
-    def respond(
-        self, message: str, history: list, turns: dict, session_id: str | None, cursor: int | None, request: gr.Request
-    ):
+    def respond(self, message: str, history: list, turns: dict, session_id: str | None, request: gr.Request):
         wait = self.limits.wait_for(request, session_id)
         if wait:  # the customer sees why, and nothing reaches the model
-            return self._turn(lambda sid: self.refuse(wait), history, turns, session_id, cursor, message)
-        return self._turn(lambda sid: self.bot.reply(sid, message), history, turns, session_id, cursor, message)
+            return self._turn(lambda sid: self.refuse(wait), history, turns, session_id, message)
+        return self._turn(lambda sid: self.bot.reply(sid, message), history, turns, session_id, message)
 
-    def choose(
-        self, sample: list, history: list, turns: dict, session_id: str | None, cursor: int | None, request: gr.Request
-    ):
-        return self.respond(sample[0], history, turns, session_id, cursor, request)
+    def choose(self, sample: list, history: list, turns: dict, session_id: str | None, request: gr.Request):
+        return self.respond(sample[0], history, turns, session_id, request)
 
-    def talk_to_person(self, history: list, turns: dict, session_id: str | None, cursor: int | None):
-        return self._turn(lambda sid: self.bot.handoff(sid), history, turns, session_id, cursor, self.bot.person_label)
+    def talk_to_person(self, history: list, turns: dict, session_id: str | None):
+        return self._turn(lambda sid: self.bot.handoff(sid), history, turns, session_id, self.bot.person_label)
 
-    def news(self, history: list, session_id: str | None, cursor: int | None):
-        """What a person wrote since ``cursor``, added to the chat; the asking stops once no
-        person is awaited or answering."""
-        if self.bot.live is None or not session_id:
-            return history, cursor, gr.Timer(active=False)
-        news = self.bot.live.news(session_id, cursor)
-        lines = [
-            {"role": "assistant", "content": _person_line(message.author, message.text, message.sender)}
-            for message in news.messages
-        ]
-        listening = news.state is not None
-        cursor = news.cursor if listening else None
-        return [*history, *lines] if lines else gr.update(), cursor, gr.Timer(active=listening)
+    def news(self, history: list, session_id: str | None):
+        """The person's news added to the chat (nothing sent when there is none); the asking
+        stops once no person is awaited or answering."""
+        if self.handed_off is None or not session_id:
+            return gr.update(), gr.Timer(active=False)
+        lines, listening = self.handed_off.news(session_id, history)
+        return (gr.update() if lines is None else lines), gr.Timer(active=listening)
 
     def feedback(self, data: gr.LikeData, turns: dict):
         turn_id = turns.get(str(data.index[0] if isinstance(data.index, list | tuple) else data.index))
@@ -143,10 +139,3 @@ class ChatEvents:
         wait = self.limits.wait_for(request, session_id or None)
         reply = self.refuse(wait) if wait else self.bot.reply(session_id or None, message)
         return {k: v for k, v in reply.to_dict().items() if k != "trace"}
-
-
-def _person_line(author: str | None, text: str, sender: str) -> str:
-    """A person's message under their name, or a note in italics; escaped: text, never markup."""
-    if sender == "system":
-        return f"_{html.escape(text)}_"
-    return f"**{html.escape(author or '')}**: {html.escape(text)}"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 
+import gradio as gr
 import pytest
 
 from chatbot.admin import Console
@@ -187,3 +188,31 @@ def test_email_in_finds_the_address(text, address):
 def test_email_in_says_why_an_address_is_wrong(text):
     with pytest.raises(ValueError, match=r"\w"):
         email_in(text)
+
+
+def test_the_chat_page_loses_no_line_when_a_turn_and_the_news_cross(operator_bot, console):
+    """The customer's turn and the page's timer each get the chat as the browser had it when
+    they fired: neither may wipe out what the other added."""
+    from chatbot.web import ChatEvents, Limits
+
+    events = ChatEvents(operator_bot, Limits.off(), refuse=None, thanks=("", ""))
+    _, chat, turns, session, *_ = events.talk_to_person([], {}, None)
+    handoff_id = operator_bot.live.state(session).handoff_id
+    with acting_as("anna"):
+        console.take_handoff(handoff_id)
+        console.send_to_customer(handoff_id, "Hello, Anna here.")
+    stale = list(chat)  # the browser has not heard the news yet when the customer sends
+    _, after_turn, *_, timer = events.respond("my parcel is lost", stale, turns, session, None)
+    texts = [line["content"] for line in after_turn]
+    assert texts[2:] == [
+        "_anna from our team has joined the chat._",
+        "**anna**: Hello, Anna here.",
+        "my parcel is lost",
+    ]
+    assert timer.active
+    lines, timer = events.news(stale, session)  # the timer fired with the same stale chat: nothing to undo
+    assert lines == gr.update() and timer.active
+    with acting_as("anna"):
+        console.send_to_customer(handoff_id, "Found it.")
+    lines, _ = events.news(stale, session)
+    assert [line["content"] for line in lines] == [*texts, "**anna**: Found it."]
