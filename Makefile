@@ -33,7 +33,7 @@ test: install lint  ## ruff, then the test suite (offline), under 15 minutes on 
 test-slow: install  ## the tests marked slow: the Chinese bot (a second model trained) and the minute-long soak
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -m slow
 
-BENCHMARKS := quality latency load dialogue_latency faq_scale faq_update frustration intent_accuracy continual oos quantization
+BENCHMARKS := quality latency load live dialogue_latency faq_scale faq_update frustration intent_accuracy continual oos quantization
 
 bench: install  ## every benchmark (about an hour on 2 cores); one: make bench BENCHMARKS=latency
 	for b in $(BENCHMARKS); do HF_HUB_OFFLINE=1 $(PY) benchmarks/$$b.py || exit 1; done
