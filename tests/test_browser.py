@@ -199,6 +199,7 @@ def test_a_person_takes_over_the_chat_and_hands_it_back(site, browser, operator_
         type_message(customer, "It was order A-12345, sent last week")
         expect(agent.locator("#live-chat")).to_contain_text("It was order A-12345, sent last week", timeout=5_000)
         expect(agent.locator("#live-draft textarea")).not_to_have_value("")  # the bot's suggestion, for Anna only
+        screenshot(agent, "console-live.png")
         expect(customer.locator("[data-testid='bot']")).to_have_count(3)  # the bot said nothing
 
         attack = '<img src=x onerror="window.pwned = 1">I have found your parcel'
@@ -208,7 +209,6 @@ def test_a_person_takes_over_the_chat_and_hands_it_back(site, browser, operator_
         expect(line).to_contain_text("I have found your parcel", timeout=5_000)
         expect(line).to_contain_text('<img src=x onerror="window.pwned = 1">')  # shown as text
         assert line.locator("img").count() == 0 and customer.evaluate("window.pwned") is None
-        screenshot(agent, "console-live.png")
 
         agent.locator("#live-hand-back").click()
         expect(customer.locator("[data-testid='bot']").last).to_contain_text("handed you back", timeout=5_000)

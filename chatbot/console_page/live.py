@@ -98,7 +98,7 @@ class LiveHandlers:
                     self.columns,
                     (
                         h["id"],
-                        _waited(now - h["ts"]),
+                        _waited((h["taken_ts"] or now) - h["ts"]),  # until a person took it
                         self.words.get(h["status"], h["status"]),
                         h["agent"] or "",
                         h["intent"] or "",
