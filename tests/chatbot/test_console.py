@@ -350,3 +350,36 @@ def test_the_report_page_warns_about_new_intents_that_overlap_old_ones():
     assert "track_package -> parcel_whereabouts (3)" in text
     assert "<b>" not in text  # customers' words stay out of the page's Markdown
     assert "⚠" not in continual_summary(dataclasses.replace(saved, overlaps=[]))
+
+
+def test_every_change_a_person_makes_is_in_the_audit_trail(console, operator_bot, tmp_path):
+    from chatbot.admin.users import acting_as
+
+    operator_bot.reply("a1", "blorf zzkx qwv")  # enters the review queue
+    operator_bot.reply("a2", "I want to talk to a person")
+    current, review = console.registry.current().name, operator_bot.store.reviews()[0]["id"]
+    with acting_as("ed"):
+        console.apply_faq(write_faq(tmp_path / "faq.json", FAQ), adapt=False)
+        console.add_faq_entry("Do you gift wrap?", "Yes, for 3 euros.", faq_id="wrap")
+        console.label_review(review, "intent", "greet")
+        console.activate(current)
+        job = console.start_retrain(args=QUICK)
+        console.cancel_job()
+        job.wait(timeout=600)
+    (handoff,) = console.handoffs()
+    with acting_as("anna"):
+        console.take_handoff(handoff["id"])
+        console.close_handoff(handoff["id"])
+    trail = [(e["actor"], e["action"], e["target"]) for e in reversed(console.audit_log())]
+    assert trail == [
+        ("ed", "faq.apply", "faq.json"),
+        ("ed", "faq.entry", "wrap"),
+        ("ed", "review.label", f"review {review}"),
+        ("ed", "version.activate", current),
+        ("ed", "retrain.start", f"job {job.id}"),
+        ("ed", "job.cancel", f"job {job.id}"),
+        ("anna", "handoff.take", f"handoff {handoff['id']}"),
+        ("anna", "handoff.close", f"handoff {handoff['id']}"),
+    ]
+    entry = console.audit_log()[0]
+    assert (entry["before"], entry["after"]) == ("live", "closed")
