@@ -93,3 +93,17 @@ def test_the_gradio_client_example_answers_as_the_readme_shows(server):
     exec("\n".join(lines[:-1]), namespace)
     result = eval(lines[-1], namespace)
     assert matches(shown, repr(result)), f"printed: {result!r}\nREADME: {shown!r}"
+
+
+def test_the_live_chat_examples_show_what_the_api_answers():
+    """The README's long-poll answer and stream events have the fields of the API's models."""
+    from chatbot.web.api import ChatNews, LiveMessage
+
+    block = code_block("**For `/api/chat` clients.**", "bash")
+    (shown,) = [shown for code, shown in statements_and_outputs(block) if "/messages?after=0&wait=25" in code]
+    news = json.loads(shown)
+    assert set(news) == set(ChatNews.model_fields) and set(news["messages"][0]) == set(LiveMessage.model_fields)
+    ChatNews.model_validate(news)
+    events = [line.removeprefix("# ") for line in block.splitlines() if line.startswith("# data: ")]
+    status, message = (json.loads(line.removeprefix("data: ")) for line in events)
+    assert set(status) == {"status", "agent"} and LiveMessage.model_validate(message).sender == "agent"
