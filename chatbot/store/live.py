@@ -118,14 +118,13 @@ class LiveRecords(Records):
 
     def messages(self, session_id: str, after: int = 0, senders: tuple[Sender, ...] | None = None) -> list[Message]:
         """The conversation's lines after the cursor ``after``, oldest first."""
-        names = {f"sender{i}": sender for i, sender in enumerate(senders or ())}
-        which = f" AND sender IN ({', '.join(':' + name for name in names)})" if names else ""
+        which, params = self._in("sender", senders) if senders else ("TRUE", {})
         rows = self._rows(
             "SELECT id, session_id, handoff_id, ts, sender, author, text, draft FROM messages"
-            f" WHERE session_id=:session_id AND id > :after{which} ORDER BY id",
+            f" WHERE session_id=:session_id AND id > :after AND {which} ORDER BY id",
             session_id=session_id,
             after=after,
-            **names,
+            **params,
         )
         return [Message(**row) for row in rows]
 

@@ -51,6 +51,12 @@ class Records:
         with self.engine.connect() as db:
             return [dict(row) for row in db.execute(sa.text(sql), params).mappings()]
 
+    @staticmethod
+    def _in(name: str, values: tuple[str, ...]) -> tuple[str, dict]:
+        """``name IN (:name0, :name1, ...)`` and its parameters (a text query cannot bind a list)."""
+        params = {f"{name}{i}": value for i, value in enumerate(values)}
+        return f"{name} IN ({', '.join(':' + key for key in params)})", params
+
     def close(self) -> None:
         self.engine.dispose()
 
@@ -207,11 +213,8 @@ class Records:
 
     def handoffs(self, statuses: tuple[str, ...] = ("open", "live")) -> list[dict]:
         """Handoffs with these statuses (waiting and live by default), newest first."""
-        names = {f"status{i}": status for i, status in enumerate(statuses)}
-        rows = self._rows(
-            f"SELECT * FROM handoffs WHERE status IN ({', '.join(':' + name for name in names)}) ORDER BY id DESC",
-            **names,
-        )
+        which, params = self._in("status", statuses)
+        rows = self._rows(f"SELECT * FROM handoffs WHERE {which} ORDER BY id DESC", **params)
         for row in rows:
             row["transcript"] = json.loads(row["transcript"])
         return rows
