@@ -39,8 +39,17 @@ SEEN_EVERY_S = 5.0  # how often a chat's asking is written down (not at every po
 _ADDRESS = re.compile(r"\S+@\S+")
 
 
+LiveProblem = Literal["empty", "missing", "not_taken", "ended", "someone_else"]
+
+
 class LiveError(ValueError):
-    """An agent's action that the conversation's state does not allow; the message says why."""
+    """An agent's action that the conversation's state does not allow; the message says why
+    (in English, for logs and the CLI), ``problem`` which case it is (for the console to say it
+    in its language), ``person`` who has the conversation, when someone else does."""
+
+    def __init__(self, problem: LiveProblem, message: str, person: str | None = None):
+        super().__init__(message)
+        self.problem, self.person = problem, person
 
 
 @dataclass(frozen=True)
@@ -151,7 +160,7 @@ class LiveChat:
         handoff = self._held_by(handoff_id, agent)
         message, _ = clean_text(text, self.max_chars)
         if not message:
-            raise LiveError("the message is empty")
+            raise LiveError("empty", "the message is empty")
         posted = self.store.post_message(handoff_id, handoff["session_id"], "agent", message, author=agent)
         trace = {"route": "human", "agent": agent, "handoff_id": handoff_id}
         self.store.log_turn(handoff["session_id"], "", message, "human", None, 1.0, trace)
@@ -162,18 +171,22 @@ class LiveChat:
         conversation may be ended by anyone allowed to; a live one only by the agent who has it."""
         handoff = self.store.handoff(handoff_id)
         if handoff is None:
-            raise LiveError(f"there is no handoff {handoff_id}")
+            raise LiveError("missing", f"there is no handoff {handoff_id}")
         if handoff["status"] == "live" and handoff["agent"] != agent:
-            raise LiveError(f"{handoff['agent']} is answering this conversation; only they can end it")
+            raise LiveError(
+                "someone_else",
+                f"{handoff['agent']} is answering this conversation; only they can end it",
+                handoff["agent"],
+            )
         if not self.store.end_handoff(handoff_id, outcome):
-            raise LiveError(f"handoff {handoff_id} has already ended")
+            raise LiveError("ended", f"handoff {handoff_id} has already ended")
         if handoff["status"] == "live":
             self._note(handoff, agent, "agent_handed_back" if outcome == "handed_back" else "agent_closed")
 
     def conversation(self, handoff_id: int) -> Conversation:
         handoff = self.store.handoff(handoff_id)
         if handoff is None:
-            raise LiveError(f"there is no handoff {handoff_id}")
+            raise LiveError("missing", f"there is no handoff {handoff_id}")
         messages = self.store.handoff_messages(handoff_id)
         draft = None
         for message in reversed(messages):
@@ -187,13 +200,13 @@ class LiveChat:
     def _held_by(self, handoff_id: int, agent: str) -> dict:
         handoff = self.store.handoff(handoff_id)
         if handoff is None:
-            raise LiveError(f"there is no handoff {handoff_id}")
+            raise LiveError("missing", f"there is no handoff {handoff_id}")
         if handoff["status"] == "open":
-            raise LiveError("take the conversation first")
+            raise LiveError("not_taken", "take the conversation first")
         if handoff["status"] != "live":
-            raise LiveError(f"handoff {handoff_id} has ended")
+            raise LiveError("ended", f"handoff {handoff_id} has ended")
         if handoff["agent"] != agent:
-            raise LiveError(f"{handoff['agent']} is answering this conversation")
+            raise LiveError("someone_else", f"{handoff['agent']} is answering this conversation", handoff["agent"])
         return handoff
 
     def _note(self, handoff: dict, agent: str, template: str) -> None:

@@ -129,3 +129,18 @@ def test_an_admin_manages_accounts_in_the_console_and_no_other_role_can(page):
             call(by_name["add"], f"the-{role}", "mallory", "admin")
     assert users.role_of("mallory") is None
     assert ("the-admin", "user.create", "bea") in [(e["actor"], e["action"], e["target"]) for e in console.audit_log()]
+
+
+def test_the_live_tab_says_why_an_action_is_refused_in_the_console_s_words(page, operator_bot):
+    page, users, console = page
+    by_name = {handler.__name__: handler for handler in events(page) if handler.__qualname__.startswith("Live")}
+    operator_bot.reply("roles-3", "I want to talk to a person")
+    (handoff,) = console.handoffs()
+    text, _, note, *_ = call(by_name["send"], "the-agent", handoff["id"], "hello")
+    assert (text, note) == ("hello", "**Not sent:** Take the conversation first.")  # the draft is kept
+    call(by_name["take"], "the-admin", handoff["id"])
+    _, _, note, *_ = call(by_name["take"], "the-agent", handoff["id"])
+    assert note == "**the-admin** has this conversation already."
+    _, _, note, *_ = call(by_name["close"], "the-agent", handoff["id"])
+    assert note == "**Not changed:** **the-admin** is answering this conversation."
+    assert operator_bot.store.handoff(handoff["id"])["status"] == "live"

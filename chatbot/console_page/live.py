@@ -89,6 +89,12 @@ class LiveHandlers:
         self.words = {"open": t("waiting"), "live": t("live"), "closed": t("closed")}
         self.here, self.gone, self.bot = t("here"), t("gone"), t("bot")
         self.pick_first, self.ended = t("Pick a conversation in the queue first."), t("This conversation has ended.")
+        self.problems = {  # chatbot.live.LiveError's cases, in the console's language
+            "empty": t("The message is empty."),
+            "missing": t("This conversation is no longer in the queue."),
+            "not_taken": t("Take the conversation first."),
+            "ended": self.ended,
+        }
 
     def queue(self):
         now = time.time()
@@ -143,7 +149,7 @@ class LiveHandlers:
             self.console.send_to_customer(handoff_id, text)
         except LiveError as exc:
             chat, _, draft, seen = self._view(handoff_id)
-            return text, chat, t("**Not sent:** {error}", error=exc), draft, seen
+            return text, chat, t("**Not sent:** {error}", error=self._problem(exc)), draft, seen
         return "", *self._view(handoff_id)
 
     def hand_back(self, handoff_id: int | None):
@@ -172,14 +178,20 @@ class LiveHandlers:
             action(handoff_id)
         except LiveError as exc:
             chat, _, draft, seen = self._view(handoff_id)
-            return self.queue(), chat, t("**Not changed:** {error}", error=exc), draft, seen
+            return self.queue(), chat, t("**Not changed:** {error}", error=self._problem(exc)), draft, seen
         return self.queue(), *self._view(handoff_id)
+
+    def _problem(self, error: LiveError) -> str:
+        t = self.t
+        if error.problem == "someone_else":
+            return t("**{person}** is answering this conversation.", person=error.person)
+        return self.problems[error.problem]
 
     def _view(self, handoff_id: int) -> tuple:
         try:
             conversation = self.console.conversation(handoff_id)
         except LiveError as exc:
-            return [], str(exc), "", None
+            return [], self._problem(exc), "", None
         handoff = conversation.handoff
         seen = (handoff["status"], handoff["agent"], conversation.gone, [m.id for m in conversation.messages][-1:])
         return self._lines(conversation), self._note(conversation), conversation.draft or "", list(seen)
