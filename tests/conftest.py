@@ -26,12 +26,12 @@ ASSETS = PROJECT / "assets"
 BANKING77 = PROJECT / ".." / "shared" / "data" / "banking77" / "train.csv"
 ZH_CONSOLE_TABS = (
     "对话统计",
+    "人工对话",
     "知识库",
     "训练",
     "版本",
     "待审核",
     "未解答问题",
-    "人工对话",
     "审计记录",
     "账号",
     "试用机器人",

@@ -163,7 +163,7 @@ def take_first_conversation(agent, site: str) -> None:
     from playwright.sync_api import expect
 
     login(agent, site, "anna-password", user="anna")
-    agent.get_by_role("tab", name="Live").click()
+    expect(agent.get_by_role("tab", name="Live")).to_have_attribute("aria-selected", "true")  # an agent's first tab
     expect(agent.locator("#live-queue")).to_contain_text("waiting")
     agent.locator("#live-queue [data-testid='cell-0-1']").click()
     expect(agent.locator("#live-note")).to_contain_text("press Take")

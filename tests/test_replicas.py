@@ -173,6 +173,44 @@ def test_the_shipped_nginx_rate_limit_holds_across_replicas(deployment):
     assert set(upstreams_of(proxy)) == {a.address, b.address, "-"}  # "-": refused by nginx, sent to none
 
 
+def test_a_person_answers_an_api_client_through_nginx_on_any_replica(deployment):
+    """The customer's turns go round robin to both replicas, the agent works from a third
+    process on the same database, and the client's event stream comes through nginx unbuffered."""
+    import json
+
+    from chatbot.domain import Domain
+    from chatbot.live import LiveChat
+
+    proxy = deployment["open"]
+    store = Store(deployment["database_url"])
+    agent_side = LiveChat(store, Domain.load(PROJECT / "assets"), max_chars=1000)
+    received: list[tuple[float, dict]] = []
+    with httpx.Client(timeout=30) as client:
+        session = chat(client, proxy.url, "", "I want to talk to a person")["session_id"]
+        (handoff,) = [h for h in store.handoffs() if h["session_id"] == session]
+
+        def listen() -> None:
+            with client.stream("GET", f"{proxy.url}/api/chat/{session}/stream") as response:
+                for line in response.iter_lines():
+                    if line.startswith("data: ") and '"text"' in line:
+                        received.append((time.monotonic(), json.loads(line.removeprefix("data: "))))
+                        return
+
+        listener = threading.Thread(target=listen, daemon=True)
+        listener.start()
+        time.sleep(0.5)  # the stream is open
+        agent_side.take(handoff["id"], "anna")
+        sent = time.monotonic()
+        listener.join(timeout=10)
+        assert received and received[0][1]["text"] == "anna from our team has joined the chat."
+        assert received[0][0] - sent < 2.0  # through nginx as it happened, not when a buffer filled
+        replies = [chat(client, proxy.url, session, f"are you there? {n}") for n in range(2)]  # both replicas
+        assert [(r["route"], r["reply"], r["agent"]) for r in replies] == [("live", "", "anna")] * 2
+    said = [m.text for m in store.handoff_messages(handoff["id"]) if m.sender == "customer"]
+    assert said == ["are you there? 0", "are you there? 1"]
+    store.close()
+
+
 def test_a_replica_killed_under_load_costs_only_its_turns_in_flight(deployment):
     proxy, (a, _) = deployment["open"], deployment["replicas"]
     store = Store(deployment["database_url"])

@@ -33,12 +33,12 @@ from chatbot.i18n import translator
 
 TAB_PERMISSIONS: dict[str, Permission] = {
     "traffic": "traffic",
+    "live": "live",
     "faq": "faq",
     "training": "training",
     "versions": "versions",
     "review": "review",
     "themes": "training",
-    "live": "live",
     "audit": "audit",
     "accounts": "users",
 }
@@ -55,7 +55,7 @@ def build_console(console: Console, preview_chat: gr.Blocks | None = None) -> gr
     refusal = t("Your role does not allow this. Ask an admin.")
     with gr.Blocks(title=t("Operator console")) as page:
         gr.Markdown("## " + t("Operator console"))
-        tabs: list[tuple[gr.Tab, Tab, Permission]] = []
+        tabs: list[tuple[str, gr.Tab, Tab, Permission]] = []
         with gr.Tabs() as container:
             for name, build in TAB_BUILDERS:
                 before = set(page.fns)
@@ -63,21 +63,23 @@ def build_console(console: Console, preview_chat: gr.Blocks | None = None) -> gr
                 permission = TAB_PERMISSIONS[name]
                 for key in set(page.fns) - before:  # this tab's events: refused to other roles
                     page.fns[key].fn = guarded(page.fns[key].fn, users, permission, refusal)
-                tabs.append((container.children[-1], tab, permission))
+                tabs.append((name, container.children[-1], tab, permission))
             if preview_chat is not None:
                 with gr.Tab(t("Try the bot"), id="try"):
                     gr.Markdown(t("The public chat, with the *why this answer* panel for operators."))
                     preview_chat.render()
 
         def load_all(request: gr.Request):
-            values = []
-            for _, tab, permission in tabs:
+            values, first = [], None
+            for name, _, tab, permission in tabs:
                 allowed = users.may(request.username, permission)
                 values.append(gr.Tab(visible=allowed))
                 values += tab.load() if allowed else [gr.update() for _ in tab.outputs]
-            return tuple(values)
+                first = first or (name if allowed else None)
+            opening = gr.Tabs(selected=first) if first else gr.update()  # the first tab the role may use
+            return (*values, opening)
 
-        outputs = [output for component, tab, _ in tabs for output in (component, *tab.outputs)]
+        outputs = [output for _, component, tab, _ in tabs for output in (component, *tab.outputs)] + [container]
         page.load(load_all, None, outputs, **PRIVATE)
     page.queue(default_concurrency_limit=4, max_size=32)
     return page
@@ -85,12 +87,12 @@ def build_console(console: Console, preview_chat: gr.Blocks | None = None) -> gr
 
 TAB_BUILDERS = (
     ("traffic", traffic_tab),
+    ("live", live_tab),
     ("faq", faq_tab),
     ("training", training_tab),
     ("versions", versions_tab),
     ("review", review_tab),
     ("themes", themes_tab),
-    ("live", live_tab),
     ("audit", audit_tab),
     ("accounts", accounts_tab),
 )
