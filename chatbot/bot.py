@@ -20,7 +20,13 @@ person was offered. "yes" then hands over. A customer who declines is not asked 
 A handoff opens a row in the store's handoff queue (redacted transcript, last understood
 intent, reason) and, with ``handoff_webhook_url`` set, is POSTed there in the background
 (``chatbot.handoff.Webhook``). Outside ``business_hours`` the handoff reply says when the team
-is back (template ``handoff_closed``). The clock is injectable (``Bot(clock=...)``) for tests.
+is back (template ``handoff_closed``) and asks for an e-mail address, which the next message
+with an ``@`` gives (checked; route ``email``). The clock is injectable (``Bot(clock=...)``) for tests.
+
+While the handoff waits, the bot answers as usual and what is said is kept for the person
+(``chatbot.live``); once a person takes it, the bot is silent (route ``live``, empty text) and
+its answer to each message goes to the person as a draft, worked out on a copy of the
+conversation's state. When the person hands back or closes, the next turn is the bot's again.
 
 A confident intent passes two calibrated tests (see ``finetune.model``): softmax confidence
 and closeness to a training example of that intent.

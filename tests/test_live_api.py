@@ -1,7 +1,8 @@
 """A person taking over an ``/api/chat`` conversation, on real servers: the customer's client
 talks to one replica, the agent works from another process's console over the same database
-(SQLite file and PostgreSQL), and the client hears the agent by long polling and by a
-server-sent event stream, as README's "Live chat for API clients" shows."""
+(a SQLite file), and the client hears the agent by long polling and by a
+server-sent event stream, as README's "A person in the chat" shows. (Taking on PostgreSQL is
+tests/chatbot/test_store.py's; two app.py replicas on it behind nginx, tests/test_replicas.py's.)"""
 
 from __future__ import annotations
 
@@ -43,9 +44,10 @@ def events(response: httpx.Response, into: list[tuple[str, dict]], stop: threadi
             raise
 
 
-def test_an_api_client_hears_the_person_by_polling_and_streaming(default_bot, database_url, tmp_path):
+def test_an_api_client_hears_the_person_by_polling_and_streaming(default_bot, tmp_path):
     from app import build_server
 
+    database_url = str(tmp_path / "chatbot.db")
     customer_side = replica(default_bot, database_url, tmp_path, "replica-a")
     console = Console(replica(default_bot, database_url, tmp_path, "replica-b"), customer_side.store)
     with serve(build_server(customer_side)) as url, httpx.Client(base_url=url, timeout=30) as client:
