@@ -211,6 +211,15 @@ def test_a_person_answers_an_api_client_through_nginx_on_any_replica(deployment)
     store.close()
 
 
+def test_the_shipped_nginx_limits_news_requests_per_address(deployment):
+    proxy = deployment["shipped"]
+    with httpx.Client() as client:
+        statuses = Counter(
+            client.get(proxy.url + "/api/chat/nobody/messages", params={"wait": 0}).status_code for _ in range(60)
+        )
+    assert statuses[429] >= 20 and statuses[200] >= 20 and set(statuses) == {200, 429}, statuses
+
+
 def test_a_replica_killed_under_load_costs_only_its_turns_in_flight(deployment):
     proxy, (a, _) = deployment["open"], deployment["replicas"]
     store = Store(deployment["database_url"])
