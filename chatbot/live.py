@@ -166,12 +166,11 @@ class LiveChat:
         self.store.log_turn(handoff["session_id"], "", message, "human", None, 1.0, trace)
         return posted
 
-    def end(self, handoff_id: int, agent: str, outcome: Outcome) -> None:
+    def end(self, handoff_id: int, agent: str, outcome: Outcome) -> str:
         """Hands the conversation back to the bot or closes it; the customer is told. A waiting
-        conversation may be ended by anyone allowed to; a live one only by the agent who has it."""
-        handoff = self.store.handoff(handoff_id)
-        if handoff is None:
-            raise LiveError("missing", f"there is no handoff {handoff_id}")
+        conversation may be ended by anyone allowed to; a live one only by the agent who has it.
+        Returns the status it had (``open`` or ``live``)."""
+        handoff = self._handoff(handoff_id)
         if handoff["status"] == "live" and handoff["agent"] != agent:
             raise LiveError(
                 "someone_else",
@@ -182,11 +181,10 @@ class LiveChat:
             raise LiveError("ended", f"handoff {handoff_id} has already ended")
         if handoff["status"] == "live":
             self._note(handoff, agent, "agent_handed_back" if outcome == "handed_back" else "agent_closed")
+        return handoff["status"]
 
     def conversation(self, handoff_id: int) -> Conversation:
-        handoff = self.store.handoff(handoff_id)
-        if handoff is None:
-            raise LiveError("missing", f"there is no handoff {handoff_id}")
+        handoff = self._handoff(handoff_id)
         messages = self.store.handoff_messages(handoff_id)
         draft = None
         for message in reversed(messages):
@@ -197,10 +195,14 @@ class LiveChat:
                 break
         return Conversation(handoff, messages, is_gone(handoff), draft)
 
-    def _held_by(self, handoff_id: int, agent: str) -> dict:
+    def _handoff(self, handoff_id: int) -> dict:
         handoff = self.store.handoff(handoff_id)
         if handoff is None:
             raise LiveError("missing", f"there is no handoff {handoff_id}")
+        return handoff
+
+    def _held_by(self, handoff_id: int, agent: str) -> dict:
+        handoff = self._handoff(handoff_id)
         if handoff["status"] == "open":
             raise LiveError("not_taken", "take the conversation first")
         if handoff["status"] != "live":

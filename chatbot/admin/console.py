@@ -167,14 +167,12 @@ class Console:
         return self.bot.live.send(handoff_id, ACTOR.get(), text)
 
     def hand_back(self, handoff_id: int) -> None:
-        before = self.store.handoff(handoff_id)
-        self.bot.live.end(handoff_id, ACTOR.get(), "handed_back")
-        self._audit("handoff.hand_back", f"handoff {handoff_id}", before["status"], "closed: handed back")
+        before = self.bot.live.end(handoff_id, ACTOR.get(), "handed_back")
+        self._audit("handoff.hand_back", f"handoff {handoff_id}", before, "closed: handed back")
 
     def close_handoff(self, handoff_id: int) -> None:
-        before = self.store.handoff(handoff_id)
-        self.bot.live.end(handoff_id, ACTOR.get(), "closed")
-        self._audit("handoff.close", f"handoff {handoff_id}", before["status"], "closed")
+        before = self.bot.live.end(handoff_id, ACTOR.get(), "closed")
+        self._audit("handoff.close", f"handoff {handoff_id}", before, "closed")
 
     def cancel_job(self) -> Job | None:
         """Cancels the running job (it stops at its next step); None when none runs."""
