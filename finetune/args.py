@@ -14,7 +14,7 @@ class TrainingArgs:
 
     base_model: str | None = None  # local model folder; None = the default MiniLM
     epochs: int = 3  # upper bound; early stopping may end sooner
-    min_steps: int = 200  # small data sets run more epochs, up to this many optimizer steps
+    min_steps: int = 400  # small data sets run more epochs, at least this many optimizer steps before early stopping
     max_epochs: int = 40  # cap on the epochs that min_steps may add
     batch_size: int = 32
     learning_rate: float = 5e-4  # LoRA weights

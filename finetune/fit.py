@@ -131,11 +131,14 @@ def fit_classifier(
     teacher: torch.Tensor | None = None,
     known_columns: torch.Tensor | None = None,
     progress_span: tuple[float, float] = (0.05, 0.85),
+    min_epochs: int = 1,
 ) -> FitResult:
     """Trains the LoRA weights and the head for up to ``epochs`` epochs: length-grouped batches,
     linear warm-up and decay, gradient clipping, and (``teacher``) distillation of the known
     intents' logits. With validation texts the best epoch is restored and training stops after
-    ``args.patience`` epochs without gain; without, the last epoch is kept.
+    ``args.patience`` epochs without gain, but not before ``min_epochs`` have run (a small data set's
+    first epochs are mostly warm-up at a rising learning rate, and a tiny validation split is at its
+    best from the start); without validation texts, the last epoch is kept.
 
     One function on purpose (about 80 lines): like nanoGPT's training loop it reads top to
     bottom, step by step; what can be named apart already is (``make_optimizer``,
@@ -196,7 +199,7 @@ def fit_classifier(
         if val_accuracy >= best.accuracy:  # on a tie the later epoch wins: its learning rate has decayed further
             best.epoch, best.accuracy = epoch, val_accuracy
             best_state = [p.detach().clone() for p in trainable]
-        elif epoch - best.epoch >= args.patience:
+        elif epoch - best.epoch >= args.patience and epoch >= min_epochs:
             break
     if bar is not None:
         bar.close()

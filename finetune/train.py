@@ -228,6 +228,7 @@ def _fit(
     planned, min_steps = (args.warm_epochs, args.warm_min_steps) if warm else (args.epochs, args.min_steps)
     steps_per_epoch = math.ceil(len(rows.train_texts) / args.batch_size)
     epochs = min(max(planned, math.ceil(min_steps / steps_per_epoch)), max(planned, args.max_epochs))
+    min_epochs = min(epochs, math.ceil(min_steps / steps_per_epoch))  # early stopping waits for these
     fit = fit_classifier(
         classifier,
         args,
@@ -242,6 +243,7 @@ def _fit(
         warm=warm,
         teacher=start.teacher,
         known_columns=start.known_columns,
+        min_epochs=min_epochs,
     )
     return classifier, initial, fit
 
