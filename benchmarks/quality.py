@@ -1,6 +1,6 @@
-"""The project's quality yardstick: FAQ retrieval and intent classification, ours against a plain baseline.
+"""The project's quality yardstick: FAQ retrieval, document answering and intent classification, ours against a plain baseline.
 
-    nice -n 10 python benchmarks/quality.py [--only faq|intent] [--splits 3] [--model DIR] [--quick]
+    nice -n 10 python benchmarks/quality.py [--only faq|docs|intent] [--splits 3] [--model DIR] [--quick]
         [--args JSON] [--chinese] [--no-smp] [--no-adapt] [--sets A,B] [--threads N] [--json-out FILE]
 
 FAQ retrieval (hit@1, hit@5, MRR within the top 10): the product's search (``FaqIndex.build(...,
@@ -17,6 +17,13 @@ seed: per intent 1 question + 4 alternatives, the next 20 utterances are queries
 ``own-zh`` (assets/zh: the Chinese bot's FAQ and its paraphrased questions) and ``afqmc-faq``
 (Chinese; these two only with ``--model`` or ``--chinese``: the default MiniLM cannot read
 Chinese).
+
+Document answering (``--only docs``): an FAQ's answers written out as one long help page (one
+paragraph per answer, no questions, no headings), read and split into passages as an imported
+document is (``retrieval.documents``), its questions asked of the passages (``PassageIndex``):
+hit@1/hit@5/MRR of a passage holding the right answer, against dense search over the passages'
+text with the same model, and the share answered at the calibrated threshold with its
+precision. Data sets: ``covidfaq-docs``, ``own-docs`` and (Chinese) ``own-zh-docs``.
 
 Intent classification (accuracy and macro-F1 on held-out rows, no out-of-scope threshold):
 ``finetune.train`` then ``finetune.evaluate``, against logistic regression on the frozen
@@ -89,8 +96,22 @@ from finetune import TrainingArgs, evaluate, train  # noqa: E402
 from finetune.embedder import ADAPTER_DIR, AdaptArgs, adapt_embedder  # noqa: E402
 from retrieval import Encoder, FaqIndex, default_model_path  # noqa: E402
 from retrieval.__main__ import evaluate_queries  # noqa: E402
+from retrieval.documents import read_document, sentences  # noqa: E402
+from retrieval.passages import PassageIndex  # noqa: E402
 
-DATA_SETS = ("own", "covidfaq", "banking77-faq", "own-zh", "afqmc-faq", "banking77", "banking77-few", "smp2017")
+DATA_SETS = (
+    "own",
+    "covidfaq",
+    "banking77-faq",
+    "own-zh",
+    "afqmc-faq",
+    "covidfaq-docs",
+    "own-docs",
+    "own-zh-docs",
+    "banking77",
+    "banking77-few",
+    "smp2017",
+)
 QUICK_QUERIES = 40  # --quick: queries per FAQ set
 QUICK_TRAINING = {"epochs": 1, "min_steps": 5, "max_epochs": 1}  # --quick: under --args
 QUICK_ADAPT = {"epochs": 1, "max_steps": 1}  # --quick: the adaptation's code path, not its quality
@@ -178,6 +199,74 @@ def run_faq(
     return FaqRun(seed, product_scores(index, queries), dense, answer_scores(served, queries), adaptation)
 
 
+# -- document passages ------------------------------------------------------------------------
+def help_page(faq: FaqSet, folder: Path) -> Path:
+    """The FAQ's answers written out as one long help page (plain text, one paragraph per answer,
+    in file order, no questions and no headings): the passages are cut from it as from any
+    document, so one passage may hold the end of one answer and the start of the next."""
+    path = folder / f"{faq.name}-help.txt"
+    path.write_text("\n\n".join(" ".join(e.answer.split()) for e in faq.entries) + "\n", encoding="utf-8")
+    return path
+
+
+def passage_owners(faq: FaqSet, index: PassageIndex) -> dict[str, set[str]]:
+    """The passages that hold part of each entry's answer (a sentence of it, or all of a short
+    one): a question is answered right when the passage used is one of its entry's."""
+    owners: dict[str, set[str]] = {e.id: set() for e in faq.entries}
+    texts = {p.id: " ".join(p.text.split()) for d in index.documents for p in d.passages}
+    for entry in faq.entries:
+        parts = [u for u in sentences(" ".join(entry.answer.split())) if len(u) >= 12] or [entry.answer]
+        owners[entry.id] = {pid for pid, text in texts.items() if any(part in text for part in parts)}
+    return owners
+
+
+def run_documents(faq: FaqSet, encoder: Encoder, max_queries: int | None) -> FaqRun:
+    """Document answering on ``faq`` turned into a help page: the product's passage search and
+    its answers at the calibrated threshold, against dense search over the passages' text."""
+    with tempfile.TemporaryDirectory() as tmp:
+        document = read_document(help_page(faq, Path(tmp)), count_tokens=encoder.count_tokens)
+    index = PassageIndex.build([document], encoder, "Flat")
+    owners = passage_owners(faq, index)
+    queries = [(q, e) for q, e in (faq.queries[:max_queries] if max_queries else faq.queries) if owners[e]]
+    ids = [p.id for p in document.passages]
+    vectors = encoder.encode([p.text for p in document.passages])
+    embedded = encoder.encode([q for q, _ in queries])
+    ours, dense = [], []
+    answered = right = suggested_right = 0
+    thresholds = index.thresholds
+    for (query, expected), vector in zip(queries, embedded):
+        good = owners[expected]
+        hits = index.search_embedded(query, vector, k=TOP)
+        ours.append(next((rank for rank, h in enumerate(hits, 1) if h.passage.id in good), TOP + 1))
+        cosines = vectors @ vector
+        dense.append(1 + int((cosines > max(cosines[i] for i, pid in enumerate(ids) if pid in good)).sum()))
+        if hits[0].score >= thresholds.answer:
+            answered += 1
+            right += hits[0].passage.id in good
+        else:
+            suggested_right += any(h.passage.id in good and h.score >= thresholds.suggest for h in hits[:3])
+    rest = len(queries) - answered
+    answers = AnswerScores(
+        answer_threshold=thresholds.answer,
+        suggest_threshold=thresholds.suggest,
+        answered=round(answered / len(queries), 4),
+        answer_precision=round(right / answered, 4) if answered else float("nan"),
+        suggested_right=round(suggested_right / rest, 4) if rest else float("nan"),
+    )
+    return FaqRun(len(document.passages), rank_scores(np.array(ours)), rank_scores(np.array(dense)), answers, None)
+
+
+def documents_part(options: Options, skipped: dict[str, str]) -> dict[str, list[FaqRun]]:
+    encoder = Encoder(options.model)
+    max_queries = QUICK_QUERIES if options.quick else None
+    jobs = [(covidfaq, "covidfaq-docs"), (own_faq, "own-docs")]
+    if options.chinese:
+        jobs.append((own_zh_faq, "own-zh-docs"))
+    else:
+        skipped["own-zh-docs"] = "Chinese: needs --model DIR or --chinese"
+    return {name: [run_documents(load(), encoder, max_queries)] for load, name in jobs if options.wanted(name, skipped)}
+
+
 # -- intent classification ------------------------------------------------------------------
 def logistic_baseline(split: IntentSplit, model: str | None) -> tuple[IntentScores, float]:
     """Logistic regression on frozen embeddings of a fresh encoder; the best C on the test set."""
@@ -229,6 +318,7 @@ def run_intent(split: IntentSplit, training: dict, model: str | None) -> IntentR
 @dataclass(frozen=True)
 class Options:
     faq: bool
+    docs: bool
     intent: bool
     splits: int
     model: str | None
@@ -317,7 +407,7 @@ def training_args(quick: bool, model: str | None, extra: str, parser: argparse.A
 
 def parse_options(argv: list[str] | None) -> tuple[Options, str | None]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=("faq", "intent"), default=None, help="run one part only")
+    parser.add_argument("--only", choices=("faq", "docs", "intent"), default=None, help="run one part only")
     parser.add_argument("--splits", type=int, default=3, help="BANKING77 split seeds 0..splits-1 (default 3)")
     parser.add_argument("--model", default=None, help="local model folder (default: the bundled MiniLM)")
     parser.add_argument("--quick", action="store_true", help="a smoke run: small subsets, one tiny training")
@@ -342,6 +432,7 @@ def parse_options(argv: list[str] | None) -> tuple[Options, str | None]:
         parser.error(f"--sets: unknown {sorted(sets - set(DATA_SETS))}; known: {', '.join(DATA_SETS)}")
     options = Options(
         faq=args.only in (None, "faq"),
+        docs=args.only in (None, "docs"),
         intent=args.only in (None, "intent"),
         splits=args.splits,
         model=args.model,
@@ -356,6 +447,10 @@ def parse_options(argv: list[str] | None) -> tuple[Options, str | None]:
     return options, args.json_out
 
 
+def args_only(options: Options) -> str:
+    return next(part for part in ("faq", "docs", "intent") if getattr(options, part))
+
+
 def main(argv: list[str] | None = None) -> dict:
     import torch
 
@@ -365,15 +460,18 @@ def main(argv: list[str] | None = None) -> dict:
     started = time.perf_counter()
     skipped: dict[str, str] = {}
     faq_results = faq_part(options, skipped) if options.faq else {}
+    doc_results = documents_part(options, skipped) if options.docs else {}
     intent_results = intent_part(options, skipped) if options.intent else {}
-    if not options.faq:
-        skipped["faq"] = "--only intent"
-    if not options.intent:
-        skipped["intent"] = "--only faq"
+    for part in ("faq", "docs", "intent"):
+        if not getattr(options, part):
+            skipped[part] = f"--only {args_only(options)}"
 
     lines = []
     if faq_results:
         lines += faq_table(faq_results) + [""]
+    if doc_results:
+        lines += ["Documents: each FAQ's answers as one help page; right = the passage used holds the answer"]
+        lines += faq_table(doc_results) + [""]
     if intent_results:
         lines += intent_table(intent_results) + [""]
     result = {
@@ -384,6 +482,7 @@ def main(argv: list[str] | None = None) -> dict:
         "quick": options.quick,
         "training_args": options.training if options.intent else None,
         "faq": {name: faq_summary(runs) for name, runs in faq_results.items()},
+        "documents": {name: faq_summary(runs) for name, runs in doc_results.items()},
         "intent": {name: intent_summary(runs) for name, runs in intent_results.items()},
         "skipped": skipped,
         "minutes": round((time.perf_counter() - started) / 60, 2),

@@ -1,5 +1,5 @@
 """Terminal chat with the bot: ``python -m chatbot [--trace]``; operator commands:
-``python -m chatbot admin faq-apply|adapt-embedder|embedders|use-embedder|import-dialogs|retrain|versions|activate|themes|jobs``,
+``python -m chatbot admin faq-apply|adapt-embedder|embedders|use-embedder|docs-add|docs-list|docs-remove|import-dialogs|retrain|versions|activate|themes|jobs``,
 and for accounts and the audit trail ``python -m chatbot admin users ...|audit`` (``chatbot.admin.accounts_cli``).
 
 Trains the default model on first use (with a progress bar), like ``python app.py``.
@@ -62,6 +62,12 @@ def _admin_parser() -> argparse.ArgumentParser:
     commands.add_parser("embedders", help="the FAQ-adapted embedders and their held-out figures")
     p_use = commands.add_parser("use-embedder", help="serve the FAQ with an adapted embedder, or 'base'")
     p_use.add_argument("name")
+    p_docs = commands.add_parser("docs-add", help="import help-centre documents (PDF, DOCX, HTML, Markdown, text)")
+    p_docs.add_argument("paths", nargs="+", metavar="FILE_OR_FOLDER")
+    p_docs.add_argument("--url", default="", help="the address of the (one) document, linked under its answers")
+    commands.add_parser("docs-list", help="the imported documents")
+    p_docs_rm = commands.add_parser("docs-remove", help="stop answering from documents")
+    p_docs_rm.add_argument("ids", nargs="+", metavar="ID")
     p_dialogs = commands.add_parser("import-dialogs", help="labelled turns -> training data, others -> review")
     p_dialogs.add_argument("file")
     p_retrain = commands.add_parser("retrain", help="retrain (warm start), evaluate, gate, activate")
@@ -82,6 +88,7 @@ def _run_admin(args: argparse.Namespace, console, settings: Settings) -> int:
     """One admin command on an opened console; prints its result, returns the exit code."""
     from finetune import DataError
     from retrieval import FaqError
+    from retrieval.documents import Cancelled, DocumentError
 
     try:
         if args.command == "faq-apply":
@@ -104,6 +111,14 @@ def _run_admin(args: argparse.Namespace, console, settings: Settings) -> int:
         elif args.command == "use-embedder":
             console.use_embedder(None if args.name == "base" else args.name)
             result = {"faq_embedder": args.name}
+        elif args.command == "docs-add":
+            result = _add_documents(console, args.paths, args.url)
+        elif args.command == "docs-list":
+            result = console.documents()
+            for row in result:
+                print(f"{row['id']:32} {row['passages']:5d} passages  {row['title']}  ({row['source']})")
+        elif args.command == "docs-remove":
+            result = {"removed": console.remove_documents(args.ids)}
         elif args.command == "import-dialogs":
             result = console.import_dialogs(args.file)
         elif args.command == "retrain":
@@ -130,11 +145,32 @@ def _run_admin(args: argparse.Namespace, console, settings: Settings) -> int:
             result = console.job_history()
             for job in result:
                 print(f"{job['id']:4d} {job['kind']:8} {job['status']:9} {job['progress']:5.0%}  {job['message']}")
-    except (FaqError, DataError, KeyError, ValueError, OSError) as exc:
+    except Cancelled:
+        print("cancelled: nothing imported", file=sys.stderr)
+        return 1
+    except (FaqError, DataError, DocumentError, KeyError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(json.dumps(result, default=str))
     return 0
+
+
+def _add_documents(console, paths: list[str], url: str) -> dict:
+    """Imports documents with a progress bar; Ctrl-C cancels (nothing is imported then)."""
+    from tqdm.auto import tqdm
+
+    from retrieval.documents import Cancelled
+
+    with tqdm(total=100, desc="Reading documents", unit="%", bar_format="{l_bar}{bar}| {n:.0f}% {postfix}") as bar:
+
+        def progress(fraction: float, message: str) -> None:
+            bar.n = round(100 * fraction)
+            bar.set_postfix_str(message[:60])
+
+        try:
+            return console.add_documents(paths, show_progress=True, progress=progress, url=url)
+        except KeyboardInterrupt:  # nothing is saved before every file is read and indexed
+            raise Cancelled from None
 
 
 def _pct(value: float | None) -> str:

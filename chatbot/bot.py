@@ -2,8 +2,11 @@
 
 Routing: the intent classifier runs first. A confident intent is answered by its
 handler (a template, the FAQ, or a handoff to a person); an intent that needs a slot asks for
-it and takes the answer next turn. An unsure classifier falls back to FAQ search; an unsure
-FAQ search asks a clarifying question with the closest candidates; nothing close gives a
+it and takes the answer next turn. An unsure classifier falls back to FAQ search; when no FAQ
+entry answers either, the imported documents are searched, and a passage above its calibrated
+threshold answers with its sentences closest to the question and its source (route
+``document``, ``trace["document"]``); otherwise a clarifying question offers the closest
+candidates (intents, FAQ entries, document sections); nothing close gives a
 polite fallback, and repeated fallbacks offer a person. A message far from every training
 example of its best intent (the classifier's distance test, see ``finetune.model``) that the FAQ
 does not answer either is out of scope: the bot says it can't help with that here (template
@@ -45,13 +48,15 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+import numpy as np
+
 from chatbot.context import Offer, is_follow_up, resolve_choice, with_context
 from chatbot.domain import Domain, Intent
 from chatbot.frustration import FrustrationDetector
 from chatbot.guard import clean_text
 from chatbot.handoff import BusinessHours, Webhook
 from chatbot.live import LiveChat, LiveState, email_in
-from chatbot.reply import Reply, clarify_offers, faq_source
+from chatbot.reply import Reply, clarify_offers, document_source, faq_source, join_sentences
 from chatbot.serving import ServedModels
 from chatbot.sessions import PendingSlot, Session, sessions_for
 from chatbot.settings import Settings
@@ -59,6 +64,8 @@ from chatbot.store import Store
 from chatbot.turnlog import TurnLog
 from finetune import IntentClassifier, Prediction
 from retrieval import FaqIndex
+from retrieval.documents import sentences
+from retrieval.passages import PassageHit, PassageIndex, choose_sentences, leading_sentences
 
 FRUSTRATION_COOLDOWN = 3  # customer turns after a declined offer before frustration offers a person again
 
@@ -79,11 +86,12 @@ class Bot:
         model_version: str | None = None,
         frustration: FrustrationDetector | None = None,
         clock: Callable[[], datetime] | None = None,
+        documents: PassageIndex | None = None,
     ):
         self.settings = settings
         self.domain = domain
         self._check(classifier)
-        self.models = ServedModels(classifier, faq, lanes=settings.torch_threads)
+        self.models = ServedModels(classifier, faq, lanes=settings.torch_threads, documents=documents)
         self.sessions = sessions_for(store, domain, settings.max_sessions, settings.session_idle_hours)
         self.model_version = model_version
         if frustration is None:
@@ -106,6 +114,10 @@ class Bot:
     @property
     def faq(self) -> FaqIndex:
         return self.models.faq
+
+    @property
+    def documents(self) -> PassageIndex | None:
+        return self.models.documents
 
     @property
     def person_label(self) -> str:
@@ -140,6 +152,20 @@ class Bot:
     def swap_faq(self, faq: FaqIndex) -> None:
         """Serves another FAQ index from the next turn on (one reference assignment)."""
         self.models.faq = faq
+
+    def swap_documents(self, documents: PassageIndex | None) -> None:
+        """Serves another passage index (``None``: no documents) from the next turn on."""
+        self.models.documents = documents
+
+    def document_thresholds(self, documents: PassageIndex) -> tuple[float, float]:
+        """(answer, suggest) cosine thresholds of the passage search: the configured ones, else
+        those calibrated on the passages with the model, as the FAQ's are."""
+        calibrated = documents.thresholds
+        answer, suggest = self.settings.document_answer_threshold, self.settings.document_suggest_threshold
+        return (
+            calibrated.answer if answer is None else answer,
+            calibrated.suggest if suggest is None else suggest,
+        )
 
     @property
     def intent_threshold(self) -> float:
@@ -289,7 +315,9 @@ class Bot:
             reply = self._search_faq(session, understood, prediction, trace)
         else:
             reply = self._dispatch(session, intent, prediction, entities, understood, trace)
-        if reply.route in ("template", "faq", "ask_slot") and (intent is None or intent.name not in roles.small_talk):
+        if reply.route in ("template", "faq", "document", "ask_slot") and (
+            intent is None or intent.name not in roles.small_talk
+        ):
             session.last_question = understood
         return reply
 
@@ -340,6 +368,12 @@ class Bot:
 
     def _choose(self, session: Session, offer: Offer, trace: dict) -> Reply:
         """Answers the suggestion the customer picked, without guessing again."""
+        documents = self.documents
+        found = documents.passage(offer.target) if offer.kind == "document" and documents is not None else None
+        if found is not None:  # a document section: its first sentences (there is no question to choose by)
+            hit = PassageHit(*found, score=1.0, fused=1.0)
+            units = sentences(hit.passage.text) or [hit.passage.text]
+            return self._document_reply(hit, units, leading_sentences(units), None, 1.0, trace)
         if offer.kind == "faq":
             entry = next((e for e in self.faq.entries if e.id == offer.target), None)
             if entry is not None:
@@ -432,13 +466,24 @@ class Bot:
             labels = [h.question for h in related]
             return Reply(top.answer, "faq", name, prediction.confidence, labels, [faq_source(top)])
 
+        name = intent.name if intent is not None else None
+        answer, near_passages = self._search_documents(message, name, prediction, trace)
+        if answer is not None:
+            return answer
+
         # Out of scope: far from every training example of its best intent (the classifier's
-        # ranking then means nothing, so no intent is suggested) and no FAQ entry answers it.
+        # ranking then means nothing, so no intent is suggested) and nothing answers it.
         far = intent is None and prediction.similarity < self.classifier.similarity_threshold
         trace["out_of_scope"] = far
         near = [h for h in hits if h.score >= suggest_at]
         offers = clarify_offers(
-            prediction, near, self.domain.intents, 0.5 * self.intent_threshold, settings.suggestions, far=far
+            prediction,
+            near,
+            self.domain.intents,
+            0.5 * self.intent_threshold,
+            settings.suggestions,
+            far=far,
+            passages=near_passages,
         )
         if offers:
             session.offers = offers
@@ -454,3 +499,42 @@ class Bot:
             text += " " + self.domain.render("offer_person")
             return Reply(text, "fallback", None, prediction.confidence, [self.person_label])
         return Reply(text, "fallback", None, prediction.confidence)
+
+    def _search_documents(
+        self, message: str, intent: str | None, prediction: Prediction, trace: dict
+    ) -> tuple[Reply | None, list[PassageHit]]:
+        """The documents' answer when a passage reaches its threshold; else the passages close
+        enough to be offered in a clarifying question."""
+        t = time.perf_counter()
+        documents, hits, query = self.models.search_documents(message, k=self.settings.suggestions + 2)
+        if documents is None or not hits:
+            return None, []
+        answer_at, suggest_at = self.document_thresholds(documents)
+        top = hits[0]
+        trace["document"] = {"passage": top.passage.id, "score": round(top.score, 4), "answer_at": round(answer_at, 4)}
+        reply = None
+        if top.score >= answer_at:
+            units = sentences(top.passage.text) or [top.passage.text]
+            chosen = choose_sentences(query, units, np.asarray(self.models.embed(units, documents.encoder)))
+            reply = self._document_reply(top, units, chosen, intent, prediction.confidence, trace)
+        trace["ms"]["documents"] = round(1000 * (time.perf_counter() - t), 2)
+        return reply, [h for h in hits if h.score >= suggest_at]
+
+    def _document_reply(
+        self,
+        hit: PassageHit,
+        units: list[str],
+        chosen: tuple[int, ...],
+        intent: str | None,
+        confidence: float,
+        trace: dict,
+    ) -> Reply:
+        """The chosen sentences of a passage, then where they come from (template ``document_source``)."""
+        shown = [units[i] for i in chosen]
+        source = document_source(hit, shown)
+        where = source["label"] + (f", {hit.passage.anchor}" if hit.passage.anchor.startswith(("page", "第")) else "")
+        if hit.document.url:
+            where += f" ({source['url']})"
+        text = join_sentences(shown) + "\n\n" + self.domain.render("document_source", {"source": where})
+        trace.setdefault("document", {}).update(passage=hit.passage.id, sentences=list(chosen))
+        return Reply(text, "document", intent, confidence, [], [source])

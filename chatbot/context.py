@@ -51,8 +51,8 @@ class Offer:
     """A suggestion the bot showed: its label, and what choosing it means."""
 
     label: str
-    kind: str  # "intent" | "faq"
-    target: str  # intent name or FAQ id
+    kind: str  # "intent" | "faq" | "document"
+    target: str  # intent name, FAQ id or passage id
 
 
 def _words(text: str) -> list[str]:

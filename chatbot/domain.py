@@ -50,6 +50,7 @@ SYSTEM_TEMPLATES = (  # what the router says itself; every customer-facing sente
     "agent_joined",
     "agent_handed_back",
     "agent_closed",
+    "document_source",
 )
 
 

@@ -8,6 +8,8 @@
       faq/active.json            the FAQ an operator applied (absent: the configured FAQ file)
       faq/index-<faq>-<model>-<factory>/   the FAQ index built for that FAQ, model and FAISS factory
       faq/embedders/             FAQ-adapted embedder versions (a Registry too)
+      docs/documents.json        the imported help-centre documents, split into passages (chatbot.documents)
+      docs/index-<passages>-<model>-<factory>/   the passage index built for them with that model
       encoders/<name>/           embedding models built offline (python -m retrieval models install)
       onnx/<role>/<weights>/     ONNX exports of the classifier's and the FAQ's encoder
       exports/                   conversation exports written by the console
@@ -42,6 +44,17 @@ class DataLayout:
     @property
     def embedders(self) -> Path:
         return self.faq / "embedders"
+
+    @property
+    def docs(self) -> Path:
+        return self.root / "docs"
+
+    @property
+    def documents(self) -> Path:
+        return self.docs / "documents.json"
+
+    def passage_index(self, passages_hash: str, model_fingerprint: str, factory: str) -> Path:
+        return self.docs / f"index-{passages_hash}-{model_fingerprint}-{factory}"
 
     @property
     def encoders(self) -> Path:

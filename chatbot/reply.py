@@ -15,6 +15,7 @@ from chatbot.context import Offer
 from chatbot.domain import Intent
 from finetune import Prediction
 from retrieval import FaqHit
+from retrieval.passages import PassageHit
 
 # How a turn was answered. The bot's own routes; a message a person answers (live: the bot says
 # nothing) and the address left for a reply (email, chatbot.live); an agent's message as logged
@@ -23,6 +24,7 @@ from retrieval import FaqHit
 Route = Literal[
     "template",
     "faq",
+    "document",
     "handoff",
     "ask_slot",
     "clarify",
@@ -57,6 +59,40 @@ def faq_source(hit: FaqHit) -> dict:
     return {"faq_id": hit.faq_id, "question": hit.question, "score": hit.score, "exact": hit.exact}
 
 
+def document_source(hit: PassageHit, shown: list[str]) -> dict:
+    """A passage that answered, as one of ``Reply.sources``: which document and section, the
+    link to it (the document's URL with the section's anchor, when it has a URL), the sentences
+    shown and the whole passage (for "show more")."""
+    passage, document = hit.passage, hit.document
+    url = document.url
+    if url and passage.anchor.startswith("#") and "#" not in url:
+        url += passage.anchor
+    return {
+        "kind": "document",
+        "document_id": document.id,
+        "passage_id": passage.id,
+        "title": document.title,
+        "section": passage.section,
+        "anchor": passage.anchor,
+        "label": hit.label,
+        "url": url,
+        "score": round(hit.score, 4),
+        "sentences": shown,
+        "passage": passage.text,
+    }
+
+
+def join_sentences(units: list[str]) -> str:
+    """Sentences as one text: a space after a Latin sentence, none after a Chinese one."""
+    text = ""
+    for unit in units:
+        text += unit if not text or text[-1] in CJK_STOPS else " " + unit
+    return text
+
+
+CJK_STOPS = "。！？；：…"
+
+
 def clarify_offers(
     prediction: Prediction,
     near: Sequence[FaqHit],
@@ -64,10 +100,12 @@ def clarify_offers(
     min_probability: float,
     limit: int,
     far: bool = False,
+    passages: Sequence[PassageHit] = (),
 ) -> list[Offer]:
     """The candidates of a clarifying question: the classifier's likely intents that have a
     suggestion (``min_probability`` and up; none when the message is ``far`` from every training
-    example, since the ranking then means nothing), then the ``near`` FAQ hits, at most ``limit``,
+    example, since the ranking then means nothing), then the ``near`` FAQ hits, then the
+    ``passages`` close to the message (their document and section), at most ``limit``,
     each label once (the first keeps its place)."""
     offers = [
         Offer(candidate.suggestion, "intent", name)
@@ -78,5 +116,6 @@ def clarify_offers(
         and not far
     ]
     offers += [Offer(h.question, "faq", h.faq_id) for h in near]
+    offers += [Offer(h.label, "document", h.passage.id) for h in passages]
     seen: set[str] = set()
     return [o for o in offers if not (o.label in seen or seen.add(o.label))][:limit]

@@ -1,4 +1,5 @@
-"""The models being served: the intent classifier and the FAQ index, swappable while serving,
+"""The models being served: the intent classifier, the FAQ index and the documents' passage
+index, swappable while serving,
 their forward passes batched across the turns that arrive together.
 
 A swap is one reference assignment: a turn reads each reference once, so a turn in flight is
@@ -15,15 +16,19 @@ from collections.abc import Callable
 from chatbot.batching import Batcher
 from finetune import IntentClassifier, Prediction
 from retrieval import Encoder, FaqHit, FaqIndex
+from retrieval.passages import PassageHit, PassageIndex
 
 ONNX_BATCH = 4  # texts per ONNX Runtime pass under load: as fast per text as 1, fewer calls than 1
 
 
 class ServedModels:
-    def __init__(self, classifier: IntentClassifier, faq: FaqIndex, lanes: int = 0):
+    def __init__(
+        self, classifier: IntentClassifier, faq: FaqIndex, lanes: int = 0, documents: PassageIndex | None = None
+    ):
         """``lanes``: ONNX Runtime passes at once (0 = one per core this process may use)."""
         self.classifier = classifier
         self.faq = faq
+        self.documents = documents
         self.classify_batcher: Batcher | None = None
         self.embed_batcher: Batcher | None = None
         self._device_lock = threading.Lock()  # torch: one forward pass at a time, classifier or FAQ embedding
@@ -40,10 +45,27 @@ class ServedModels:
         faq = self.faq  # one index for the whole search, even if a swap happens meanwhile
         if not message.strip():
             return []
+        return faq.search_embedded(message, self.embed([message], faq.encoder)[0], k)
+
+    def embed(self, texts: list[str], encoder: Encoder) -> list:
+        """Unit vectors of ``texts`` by ``encoder``: batched with the FAQ's searches when it is the
+        FAQ's encoder (the documents are indexed with it), else directly."""
+        faq = self.faq
+        if encoder is not faq.encoder:
+            return list(encoder.encode(texts))
         batcher = self.embed_batcher
         if batcher is None or batcher.owner is not faq.encoder:
             batcher = self.embed_batcher = self._batcher(faq.encoder.encode, faq.encoder, faq.encoder)
-        return faq.search_embedded(message, batcher([message])[0], k)
+        return batcher(texts)
+
+    def search_documents(self, message: str, k: int) -> tuple[PassageIndex | None, list[PassageHit], object]:
+        """The passages closest to ``message``: the index searched (one for the whole search, even
+        if a swap happens meanwhile), the hits, and the message's vector (for choosing sentences)."""
+        documents = self.documents
+        if documents is None or not message.strip():
+            return documents, [], None
+        query = self.embed([message], documents.encoder)[0]
+        return documents, documents.search_embedded(message, query, k), query
 
     def _batcher(self, fn: Callable, encoder: Encoder, owner: object) -> Batcher:
         """torch: one multi-threaded pass at a time over everything waiting. ONNX Runtime: small

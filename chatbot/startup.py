@@ -17,6 +17,7 @@ from chatbot.artifacts import (
     serving_adapter,
 )
 from chatbot.bot import Bot
+from chatbot.documents import ensure_passage_index
 from chatbot.domain import Domain
 from chatbot.redact import Redactor
 from chatbot.settings import LANGUAGE_MODELS, Settings
@@ -26,7 +27,7 @@ from retrieval import install_model
 
 def load_bot(settings: Settings | None = None, progress: Progress | None = None, show_progress: bool = True) -> Bot:
     """The serving bot of ``settings.data_dir``: its active model and FAQ (trained and indexed
-    on first start), its store (turns past retention purged), and the version it serves."""
+    on first start), the imported documents' passages, its store (turns past retention purged), and the version it serves."""
     settings = settings or Settings.load()
     if settings.torch_threads:  # process-wide: one replica per core wants one thread each
         import torch
@@ -37,11 +38,12 @@ def load_bot(settings: Settings | None = None, progress: Progress | None = None,
     classifier = ensure_classifier(settings, progress, show_progress)
     encoder = faq_encoder(settings, serving_adapter(settings))  # on its runtime before a first index build
     faq = ensure_faq_index(settings, encoder, show_progress)
+    documents = ensure_passage_index(settings, encoder, show_progress)  # the FAQ's encoder: one embedding serves both
     redactor = Redactor(extra_patterns=domain.redact_patterns)  # PII and operator patterns, before storage
     store = Store(settings.database, redact=redactor.redact, replica=settings.replica)
     store.purge(settings.retention_days)
     current = models_registry(settings).current()
-    return Bot(settings, domain, classifier, faq, store, current.name if current else None)
+    return Bot(settings, domain, classifier, faq, store, current.name if current else None, documents=documents)
 
 
 def install_default_model(settings: Settings, show_progress: bool = True) -> None:

@@ -41,7 +41,7 @@ class TurnLog:
             reply.trace,
             model_version,
             review=reply.route in ("clarify", "fallback") and bool(message),
-            suggested_faq=reply.sources[0]["faq_id"] if reply.sources else None,
+            suggested_faq=reply.sources[0].get("faq_id") if reply.sources else None,  # a document's source has none
         )
         if reply.route == "handoff":
             transcript = [{"role": "user" if who == "user" else "agent", "text": text} for who, text in session.history]

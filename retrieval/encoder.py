@@ -278,6 +278,15 @@ class Encoder:
             quiet.setLevel(level)
             shutil.rmtree(staging, ignore_errors=True)
 
+    @property
+    def tokenizer(self):
+        """The model's Hugging Face tokenizer (to count a text's tokens, or its unknown ones)."""
+        return self.model.tokenizer
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of ``text`` without the special ones (what a passage's size bound counts)."""
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
     def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
         """Token ids etc. for ``texts``, each after :attr:`prompt` (if the model has one)."""
         if self.prompt:

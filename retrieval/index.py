@@ -251,7 +251,7 @@ class FaqIndex:
         candidates = np.unique(np.concatenate([self.row_entry[rows], self.row_entry[lexical_rows]]))
         if not len(candidates):
             return []
-        phrasing, answer, closest = self._entry_cosines(query, candidates)
+        phrasing, answer, closest = self.entry_cosines(query, candidates)
         lexical = np.zeros(len(candidates), dtype=np.float32)
         # an entry's lexical evidence is its best row; rows come best first, so keep the first per entry
         entries_of_rows = self.row_entry[lexical_rows]
@@ -280,7 +280,7 @@ class FaqIndex:
             )
         return hits
 
-    def _entry_cosines(self, query: np.ndarray, entries: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def entry_cosines(self, query: np.ndarray, entries: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per entry: the cosine of its closest question phrasing, the cosine of its answer (the
         last row), and which phrasing is the closest (its position in ``entry.phrasings``)."""
         starts, ends = self.entry_start[entries], self.entry_start[entries + 1]

@@ -3,6 +3,8 @@ CLI call it. A facade over the admin layer's parts, each in its own module:
 
 - ``faq.FaqAdmin``: FAQ uploads (validated, indexed, saved and swapped in; a bad file raises
   and changes nothing), single entries and phrasings, the FAQ-adapted embedder.
+- ``documents.DocumentAdmin``: help-centre documents (read and checked whole, split into
+  passages, indexed, saved and swapped in; replaced by id; removed).
 - ``dialogs.DialogAdmin``: dialog-log imports and exports, the review queue, unanswered themes.
 - ``training.ModelAdmin``: retraining with the gate, the model versions, rollback.
 - ``jobs.JobRunner``: the one background job at a time (retraining or adaptation).
@@ -22,9 +24,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from chatbot.admin.dialogs import DialogAdmin
+from chatbot.admin.documents import DocumentAdmin
 from chatbot.admin.faq import FaqAdmin
 from chatbot.admin.jobs import Job, JobRunner
 from chatbot.admin.report import RetrainReport
@@ -50,6 +54,7 @@ class Console:
         self.jobs = JobRunner(store)
         self.faq = FaqAdmin(bot, self.jobs)
         self.dialogs = DialogAdmin(bot, store, self.faq)
+        self.docs = DocumentAdmin(bot)
         self.models = ModelAdmin(bot, store, self.jobs)
         self.users = Users(store)
 
@@ -92,6 +97,44 @@ class Console:
 
     def embedder_versions(self) -> list[dict]:
         return self.faq.embedder_versions()
+
+    # -- documents ------------------------------------------------------------------------------
+    def add_documents(
+        self,
+        paths: list[str | Path],
+        show_progress: bool = False,
+        progress: Callable[[float, str], None] | None = None,
+        cancelled: Callable[[], bool] | None = None,
+        url: str = "",
+    ) -> dict:
+        result = self.docs.add(paths, show_progress, progress, cancelled, url)
+        changed = ", ".join(result["added"] + result["replaced"])
+        self._audit("documents.add", changed, None, f"{result['documents']} documents")
+        return result
+
+    def documents(self) -> list[dict]:
+        """The imported documents, one summary each (id, title, file, link, passages)."""
+        return [
+            {"id": d.id, "title": d.title, "source": d.source, "url": d.url, "passages": len(d.passages)}
+            for d in self.docs.documents()
+        ]
+
+    def review_passage(self, review_id: int) -> dict | None:
+        """For a review item whose turn was answered from a document: the passage used (``id``,
+        ``label``, ``text``), to prefill an FAQ entry; ``None`` for any other item."""
+        return self.docs.review_passage(self.store, review_id)
+
+    def review_to_faq(self, review_id: int, question: str, answer: str) -> FaqEntry:
+        """Turns a reviewed document answer into a curated FAQ entry (served at once) and closes the item."""
+        entry = self.faq.add_entry(question, answer, (), None)
+        self.store.resolve_review(review_id, "faq", entry.id)
+        self._audit("review.faq_entry", entry.id, f"review {review_id}", entry.question)
+        return entry
+
+    def remove_documents(self, ids: list[str]) -> list[str]:
+        removed = self.docs.remove(ids)
+        self._audit("documents.remove", ", ".join(removed))
+        return removed
 
     # -- dialogs, reviews, themes ---------------------------------------------------------------
     def import_dialogs(self, path: str | Path) -> dict:
@@ -209,9 +252,9 @@ class Console:
     # -- changes made by another process --------------------------------------------------------
     def sync_with_disk(self) -> list[str]:
         """Serves what an admin command in another process (``python -m chatbot admin ...``)
-        changed on disk: the model version that ``current`` names, the FAQ embedder, and the
-        applied FAQ. Loaded first, then swapped, like the console's own changes. Returns what it swapped."""
-        return self.models.sync_with_disk() + self.faq.sync_with_disk()
+        changed on disk: the model version that ``current`` names, the FAQ embedder, the
+        applied FAQ and the documents. Loaded first, then swapped, like the console's own changes. Returns what it swapped."""
+        return self.models.sync_with_disk() + self.faq.sync_with_disk() + self.docs.sync_with_disk()
 
     def follow_disk(self, interval: float) -> threading.Event:
         """Checks every ``interval`` seconds, in a daemon thread, for changes made by another

@@ -118,6 +118,15 @@ class Settings(BaseSettings):
         description="cosine similarity from which an FAQ entry is offered as a suggestion; none = calibrated "
         "like the answer threshold",
     )
+    document_answer_threshold: _Cosine | None = Field(
+        None,
+        description="cosine similarity from which the closest document passage answers (when no FAQ entry "
+        "does); none = calibrated on the passages and model like the FAQ's",
+    )
+    document_suggest_threshold: _Cosine | None = Field(
+        None,
+        description="cosine similarity from which a document section is offered as a suggestion; none = calibrated",
+    )
     suggestions: int = Field(3, ge=1, description="candidates offered by a clarifying question")
 
     # -- conversation --

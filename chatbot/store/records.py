@@ -117,6 +117,13 @@ class Records:
             limit=limit,
         )
 
+    def turn(self, turn_id: int) -> dict | None:
+        """One logged turn, its trace read back into a dict; ``None`` when there is none (or it was purged)."""
+        row = self._row("SELECT * FROM turns WHERE id=:id", id=turn_id)
+        if row is not None:
+            row["trace"] = json.loads(row["trace"]) if row["trace"] else {}
+        return row
+
     def count_turns(self) -> int:
         return self._rows("SELECT COUNT(*) AS n FROM turns")[0]["n"]
 
@@ -256,6 +263,9 @@ class Records:
         return self._rows(
             "SELECT * FROM reviews WHERE status=:status ORDER BY id DESC LIMIT :limit", status=status, limit=limit
         )
+
+    def review(self, review_id: int) -> dict | None:
+        return self._row("SELECT * FROM reviews WHERE id=:id", id=review_id)
 
     def resolve_review(self, review_id: int, label_kind: str | None, label: str | None) -> dict:
         """Labels a review item (intent or FAQ id) or dismisses it (``label_kind=None``).
