@@ -80,6 +80,7 @@ def build_app(bot: Bot, show_trace: bool | None = None, limits: Limits | None = 
         limits or Limits(bot.settings),
         refuse=lambda wait: slow_down(wait, t),
         thanks=(t("Thanks for the feedback!"), t("Thanks, we'll use this to improve our answers.")),
+        show_more=t("Show more"),
     )
     with gr.Blocks(title=t("{shop} assistant", shop=shop), fill_height=True) as demo:
         events.wire(_chat_page(bot, t, shop, show_trace))

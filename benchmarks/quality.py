@@ -97,7 +97,7 @@ from finetune.embedder import ADAPTER_DIR, AdaptArgs, adapt_embedder  # noqa: E4
 from retrieval import Encoder, FaqIndex, default_model_path  # noqa: E402
 from retrieval.__main__ import evaluate_queries  # noqa: E402
 from retrieval.documents import read_document, sentences  # noqa: E402
-from retrieval.passages import PassageIndex  # noqa: E402
+from retrieval.passages import PassageIndex, answers  # noqa: E402
 
 DATA_SETS = (
     "own",
@@ -240,20 +240,20 @@ def run_documents(faq: FaqSet, encoder: Encoder, max_queries: int | None) -> Faq
         ours.append(next((rank for rank, h in enumerate(hits, 1) if h.passage.id in good), TOP + 1))
         cosines = vectors @ vector
         dense.append(1 + int((cosines > max(cosines[i] for i, pid in enumerate(ids) if pid in good)).sum()))
-        if hits[0].score >= thresholds.answer:
+        if answers(hits, thresholds):
             answered += 1
             right += hits[0].passage.id in good
         else:
             suggested_right += any(h.passage.id in good and h.score >= thresholds.suggest for h in hits[:3])
     rest = len(queries) - answered
-    answers = AnswerScores(
+    decided = AnswerScores(
         answer_threshold=thresholds.answer,
         suggest_threshold=thresholds.suggest,
         answered=round(answered / len(queries), 4),
         answer_precision=round(right / answered, 4) if answered else float("nan"),
         suggested_right=round(suggested_right / rest, 4) if rest else float("nan"),
     )
-    return FaqRun(len(document.passages), rank_scores(np.array(ours)), rank_scores(np.array(dense)), answers, None)
+    return FaqRun(len(document.passages), rank_scores(np.array(ours)), rank_scores(np.array(dense)), decided, None)
 
 
 def documents_part(options: Options, skipped: dict[str, str]) -> dict[str, list[FaqRun]]:

@@ -65,7 +65,7 @@ from chatbot.turnlog import TurnLog
 from finetune import IntentClassifier, Prediction
 from retrieval import FaqIndex
 from retrieval.documents import sentences
-from retrieval.passages import PassageHit, PassageIndex, choose_sentences, leading_sentences
+from retrieval.passages import PassageHit, PassageIndex, answers, choose_sentences, leading_sentences
 
 FRUSTRATION_COOLDOWN = 3  # customer turns after a declined offer before frustration offers a person again
 
@@ -513,7 +513,7 @@ class Bot:
         top = hits[0]
         trace["document"] = {"passage": top.passage.id, "score": round(top.score, 4), "answer_at": round(answer_at, 4)}
         reply = None
-        if top.score >= answer_at:
+        if answers(hits, dataclasses.replace(documents.thresholds, answer=answer_at, suggest=suggest_at)):
             units = sentences(top.passage.text) or [top.passage.text]
             chosen = choose_sentences(query, units, np.asarray(self.models.embed(units, documents.encoder)))
             reply = self._document_reply(top, units, chosen, intent, prediction.confidence, trace)

@@ -197,6 +197,20 @@ class PassageIndex:
         return loaded
 
 
+def answers(hits: list[PassageHit], thresholds: FaqThresholds) -> bool:
+    """Whether the best of ``hits`` (best first) answers: its score reaches the answer threshold,
+    or it reaches the suggestion threshold and stands out from the next passage by as much as the
+    two thresholds lie apart. The second way serves a question that one passage of a few alike
+    (a small document on one topic: the calibration's typical match is high) clearly answers."""
+    if not hits:
+        return False
+    top = hits[0].score
+    if top >= thresholds.answer:
+        return True
+    runner_up = hits[1].score if len(hits) > 1 else thresholds.suggest
+    return top >= thresholds.suggest and top - runner_up >= thresholds.answer - thresholds.suggest
+
+
 def choose_sentences(
     query: np.ndarray,
     units: list[str],

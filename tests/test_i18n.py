@@ -123,7 +123,7 @@ def test_the_rate_limit_reply_speaks_the_bots_language():
 
 
 # Words that stay as they are in Chinese: file formats and a metric.
-KEPT = {"CSV", "TSV", "JSON", "JSONL", "XLSX", "Markdown", "F1", "hit"}
+KEPT = {"CSV", "TSV", "JSON", "JSONL", "XLSX", "Markdown", "PDF", "DOCX", "HTML", "F1", "hit"}
 SHOWN = ("label", "placeholder", "value", "title", "info", "x", "y", "x_title", "y_title")
 
 

@@ -1,8 +1,8 @@
 """The operator console page (Gradio), served at ``/admin`` behind the login.
 
-Only layout and wiring live here, one function per tab (``knowledge``: FAQ; ``training``:
-training, versions; ``customers``: traffic, review, themes; ``live``: the live queue and the
-chat with a customer; ``audit``, ``accounts``); every action is a
+Only layout and wiring live here, one function per tab (``knowledge``: FAQ; ``documents``:
+help-centre documents; ``training``: training, versions; ``customers``: traffic, review, themes;
+``live``: the live queue and the chat with a customer; ``audit``, ``accounts``); every action is a
 ``Console`` method, so the CLI and the tests do exactly what a click does. Every event is
 private: none appears in the Gradio API. Every word is English source text passed to ``t``
 (``chatbot.i18n``), shown in the bot's language; intents, FAQ ids, versions and what customers
@@ -26,6 +26,7 @@ from chatbot.console_page.charts import (
 )
 from chatbot.console_page.common import PRIVATE, Tab, guarded
 from chatbot.console_page.customers import review_tab, themes_tab, traffic_tab
+from chatbot.console_page.documents import documents_tab
 from chatbot.console_page.knowledge import faq_tab
 from chatbot.console_page.live import live_tab
 from chatbot.console_page.training import training_tab, versions_tab
@@ -35,6 +36,7 @@ TAB_PERMISSIONS: dict[str, Permission] = {
     "traffic": "traffic",
     "live": "live",
     "faq": "faq",
+    "documents": "faq",
     "training": "training",
     "versions": "versions",
     "review": "review",
@@ -89,6 +91,7 @@ TAB_BUILDERS = (
     ("traffic", traffic_tab),
     ("live", live_tab),
     ("faq", faq_tab),
+    ("documents", documents_tab),
     ("training", training_tab),
     ("versions", versions_tab),
     ("review", review_tab),

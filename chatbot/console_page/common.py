@@ -15,11 +15,15 @@ import gradio as gr
 from chatbot.admin import Job, Users
 from chatbot.admin.users import Permission, acting_as
 from chatbot.i18n import Translate
+from retrieval.documents import SUFFIXES
 
 FAQ_TYPES = [".csv", ".tsv", ".json", ".jsonl", ".xlsx", ".md"]
 
 
 DIALOG_TYPES = [".jsonl", ".csv"]
+
+
+DOCUMENT_TYPES = list(SUFFIXES)
 
 
 PRIVATE = {"api_visibility": "private"}
@@ -46,6 +50,26 @@ def codes(t: Translate) -> dict[str, str]:
         "low_confidence": t("low confidence"),
         "thumbs_down": t("thumbs down"),
         "import": t("imported dialog"),
+    }
+
+
+def route_words(t: Translate) -> dict[str, str]:
+    """Words for how a turn was answered (``chatbot.reply.Route``), as the traffic tab shows them."""
+    return {
+        "template": t("intent reply"),
+        "faq": t("FAQ answer"),
+        "document": t("document"),
+        "handoff": t("handoff"),
+        "ask_slot": t("asked for details"),
+        "clarify": t("clarify"),
+        "fallback": t("fallback"),
+        "empty": t("empty message"),
+        "live": t("live chat"),
+        "email": t("reply address left"),
+        "human": t("person's reply"),
+        "rate_limited": t("rate limited"),
+        "error": t("error"),
+        "busy": t("busy"),
     }
 
 

@@ -16,7 +16,7 @@ import pandas as pd
 
 from chatbot.admin import Console
 from chatbot.console_page.charts import counts_plot, themes_frame
-from chatbot.console_page.common import PRIVATE, Tab, codes, upload_error, word
+from chatbot.console_page.common import PRIVATE, Tab, codes, route_words, upload_error, word
 from chatbot.i18n import translator
 from retrieval import FaqError
 
@@ -29,6 +29,7 @@ def traffic_tab(console: Console) -> Tab:
     t = translator(console.settings.language)
     day, turns, intent, route = t("day"), t("turns"), t("intent"), t("route")
     columns = {"day": day, "turns": turns, "intent": intent, "route": route}
+    routes_said = route_words(t)
 
     def traffic():
         stats = console.traffic()
@@ -53,7 +54,8 @@ def traffic_tab(console: Console) -> Tab:
         none = t("(none)")
         per_day = pd.DataFrame(stats["per_day"] or [{"day": time.strftime("%Y-%m-%d"), "turns": 0}])
         mix = pd.DataFrame(stats["intents"][:15] or [{"intent": none, "turns": 0}])
-        routes = pd.DataFrame(stats["routes"] or [{"route": none, "turns": 0}])
+        said = [{**r, "route": word(routes_said, r["route"])} for r in stats["routes"]]
+        routes = pd.DataFrame(said or [{"route": none, "turns": 0}])
         return summary, *(counts_plot(frame.rename(columns=columns), turns) for frame in (per_day, mix, routes))
 
     def export():
@@ -122,18 +124,44 @@ class ReviewHandlers:
         return frame
 
     def pick_review(self, frame: pd.DataFrame, evt: gr.SelectData):
-        """The picked question, its text, and its suggestions preset (an unknown intent is not)."""
+        """The picked question, its text, and its suggestions preset (an unknown intent is not);
+        for a document answer, the new FAQ entry prefilled with the question and the passage."""
         number, intent = self.number, self.intent
         row = frame.iloc[evt.index[0]]
         if row[number] == "":
-            return None, "", gr.update(), gr.update()
+            return None, "", gr.update(), gr.update(), *self.from_passage(None, "")
         suggested = row[intent] if row[intent] in self.intents else None
         return (
             int(row[number]),
             f"**#{row[number]}**: {row[self.asked]}",
             gr.update(value=suggested),
             gr.update(value=row[self.faq] or None),
+            *self.from_passage(int(row[number]), row[self.asked]),
         )
+
+    def from_passage(self, review_id: int | None, question: str):
+        """The group that turns a document answer into an FAQ entry: shown, with the passage that
+        answered and the question prefilled, only when ``review_id`` was answered from a document."""
+        t = self.t
+        passage = self.console.review_passage(review_id) if review_id is not None else None
+        if passage is None:
+            return gr.update(visible=False), "", gr.update(value=""), gr.update(value="")
+        source = t("The bot answered from **{source}**.", source=passage["label"])
+        return gr.update(visible=True), source, gr.update(value=question), gr.update(value=passage["text"])
+
+    def review_to_faq(self, review_id, question, answer):
+        """A curated FAQ entry from a document answer (served at once); the review item is closed."""
+        t = self.t
+        if review_id is None:
+            return t("Select a question in the table first."), self.reviews(), gr.update()
+        if not (question or "").strip() or not (answer or "").strip():
+            return t("Type the question and the answer first."), self.reviews(), gr.update()
+        try:
+            entry = self.console.review_to_faq(review_id, question, answer)
+        except (FaqError, KeyError, ValueError) as exc:
+            return t("**Not saved**: {error}", error=exc), self.reviews(), gr.update()
+        done = t("#{id} became FAQ entry **{faq_id}** (served now).", id=review_id, faq_id=entry.id)
+        return done, self.reviews(), gr.update(visible=False)
 
     def label(self, review_id, kind, value):
         """Labels with an intent (``kind="intent"``), adds to an FAQ entry (``"faq"``), or dismisses (``None``)."""
@@ -170,6 +198,11 @@ class ReviewComponents:
     label_faq: gr.Button
     dismiss: gr.Button
     review_note: gr.Markdown
+    new_faq: gr.Group
+    new_faq_source: gr.Markdown
+    new_faq_question: gr.Textbox
+    new_faq_answer: gr.Textbox
+    new_faq_button: gr.Button
 
 
 def lay_out_review(t, intents: list[str], faq_ids: list[str]) -> ReviewComponents:
@@ -189,15 +222,36 @@ def lay_out_review(t, intents: list[str], faq_ids: list[str]) -> ReviewComponent
         review_faq = gr.Dropdown(label=t("FAQ entry"), choices=faq_ids, value=None)
         label_faq = gr.Button(t("Add to this FAQ entry"))
     dismiss = gr.Button(t("Dismiss"), size="sm")
+    with gr.Group(visible=False, elem_id="review-new-faq") as new_faq:
+        gr.Markdown(t("**New FAQ entry from this answer**"))
+        new_faq_source = gr.Markdown()
+        new_faq_question = gr.Textbox(label=t("FAQ question"), elem_id="review-faq-question")
+        new_faq_answer = gr.Textbox(label=t("answer"), lines=4, elem_id="review-faq-answer")
+        new_faq_button = gr.Button(t("Add as FAQ entry"), variant="primary", elem_id="review-add-faq")
     review_note = gr.Markdown()
     return ReviewComponents(
-        review_table, review_id, review_text, review_intent, label_intent, review_faq, label_faq, dismiss, review_note
+        review_table,
+        review_id,
+        review_text,
+        review_intent,
+        label_intent,
+        review_faq,
+        label_faq,
+        dismiss,
+        review_note,
+        new_faq,
+        new_faq_source,
+        new_faq_question,
+        new_faq_answer,
+        new_faq_button,
     )
 
 
 def wire_review(parts: ReviewComponents, handlers: ReviewHandlers) -> None:
-    """The three buttons share ``label``, told apart by the kind each passes."""
-    picked = [parts.review_id, parts.review_text, parts.review_intent, parts.review_faq]
+    """The three buttons share ``label``, told apart by the kind each passes; *Add as FAQ entry*
+    (a document answer's) has its own handler."""
+    new_faq = [parts.new_faq, parts.new_faq_source, parts.new_faq_question, parts.new_faq_answer]
+    picked = [parts.review_id, parts.review_text, parts.review_intent, parts.review_faq, *new_faq]
     answer = [parts.review_note, parts.review_table]
     label = handlers.label
     parts.review_table.select(handlers.pick_review, parts.review_table, picked, **PRIVATE)
@@ -206,6 +260,12 @@ def wire_review(parts: ReviewComponents, handlers: ReviewHandlers) -> None:
     )
     parts.label_faq.click(lambda i, v: label(i, "faq", v), [parts.review_id, parts.review_faq], answer, **PRIVATE)
     parts.dismiss.click(lambda i: label(i, None, None), parts.review_id, answer, **PRIVATE)
+    parts.new_faq_button.click(
+        handlers.review_to_faq,
+        [parts.review_id, parts.new_faq_question, parts.new_faq_answer],
+        [*answer, parts.new_faq],
+        **PRIVATE,
+    )
 
 
 def themes_tab(console: Console) -> Tab:

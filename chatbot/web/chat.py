@@ -17,18 +17,28 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import gradio as gr
 
 from chatbot.bot import Bot
-from chatbot.reply import Reply
+from chatbot.reply import Reply, join_sentences
 from chatbot.sessions import new_session_id
 from chatbot.web.handed_off import HandedOffChats
 from chatbot.web.limits import Limits, Refuse
 
 log = logging.getLogger(__name__)
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+|!~])")
+
+
+def as_text(text: str) -> str:
+    """``text`` for a Markdown message, shown as it is: HTML escaped and Markdown's marks
+    backslashed, so a document's ``<script>`` or ``[link](javascript:...)`` is only text."""
+    return _MARKDOWN.sub(r"\\\1", html.escape(text, quote=False)).replace("\n", "  \n")
+
 
 NEWS_EVERY_S = 0.5  # how often a handed-off chat asks whether the person wrote
 
@@ -52,10 +62,12 @@ class ChatEvents:
     """The chat page's event handlers for one ``bot``. A turn the ``limits`` refuse gets the
     ``refuse`` reply and never reaches the model; a turn the bot fails on gets its
     ``server_error`` template, never a stack trace. ``thanks`` are the toasts for a liked and a
-    disliked answer."""
+    disliked answer; ``show_more`` labels the passage under an answer from a document."""
 
-    def __init__(self, bot: Bot, limits: Limits, refuse: Refuse, thanks: tuple[str, str]) -> None:
-        self.bot, self.limits, self.refuse = bot, limits, refuse
+    def __init__(
+        self, bot: Bot, limits: Limits, refuse: Refuse, thanks: tuple[str, str], show_more: str = "Show more"
+    ) -> None:
+        self.bot, self.limits, self.refuse, self.show_more = bot, limits, refuse, show_more
         self.liked, self.disliked = thanks
         self.handed_off = HandedOffChats(bot.live) if bot.live is not None else None
 
@@ -93,6 +105,8 @@ class ChatEvents:
             reply, text, suggestions, trace = None, self.bot.domain.render("server_error"), [], {"route": "error"}
         shown = html.escape(shown_message)  # the customer's text is shown as text: no markup, no script
         added = [{"role": "user", "content": shown}]
+        if reply is not None and reply.route == "document":
+            text = self.document_answer(reply)
         if reply is None or reply.route != "live":  # live: a person answers, the bot says nothing
             added.append({"role": "assistant", "content": text})
         listening = False
@@ -106,6 +120,22 @@ class ChatEvents:
             turns = {**turns, str(index): reply.turn_id}
         chips = gr.Dataset(samples=[[s] for s in suggestions], visible=bool(suggestions))
         return "", history, turns, session_id, chips, trace, gr.Timer(active=listening)
+
+    def document_answer(self, reply: Reply) -> str:
+        """An answer from a document as the page shows it: the sentences, where they come from
+        (linked when the document has a web address), and the whole passage behind *Show more*.
+        The document's words are shown as text: no markup of theirs is rendered."""
+        source = reply.sources[0]
+        where = as_text(source["label"])
+        if source["anchor"].startswith("page"):
+            where += ", " + as_text(source["anchor"])
+        if source["url"].startswith(("https://", "http://")):
+            where = f"[{where}](<{source['url'].replace('>', '%3E')}>)"
+        return (
+            f"{as_text(join_sentences(source['sentences']))}\n\n"
+            f"{self.bot.domain.render('document_source', {'source': where})}\n\n"
+            f"<details><summary>{html.escape(self.show_more)}</summary>\n\n{as_text(source['passage'])}\n\n</details>"
+        )
 
     def respond(self, message: str, history: list, turns: dict, session_id: str | None, request: gr.Request):
         wait = self.limits.wait_for(request, session_id)
