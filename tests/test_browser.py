@@ -328,6 +328,35 @@ def test_a_broken_faq_upload_is_refused_and_changes_nothing(site, page, operator
     assert operator_bot.faq is serving
 
 
+def test_a_question_only_an_imported_document_answers_shows_its_sentences_and_source(site, page, tmp_path):
+    from playwright.sync_api import expect
+
+    from tests.chatbot.test_documents import LOYALTY, QUESTION
+
+    club = tmp_path / "loyalty-club.md"
+    club.write_text(LOYALTY.replace("free gift wrapping.", "free gift wrapping. <img src=x onerror=alert(1)>"))
+    login(page, site, PASSWORD)
+    page.get_by_role("tab", name="Documents").click()
+    page.locator("#document-files input[type=file]").set_input_files(str(club))
+    page.locator("#document-url textarea, #document-url input").first.fill("https://help.example.com/club")
+    page.locator("#document-import").click()
+    expect(page.locator("#document-note")).to_contain_text("3 passages")
+    expect(page.locator("#documents")).to_contain_text("Harbor Club loyalty programme")
+
+    chat = page.context.new_page()
+    chat.goto(site)
+    answer = say(chat, QUESTION)
+    expect(answer).to_contain_text("Gold membership starts at 1,000 points a year")
+    source = answer.get_by_role("link", name="Harbor Club loyalty programme > Membership tiers")
+    expect(source).to_have_attribute("href", "https://help.example.com/club#membership-tiers")
+    passage = answer.locator("details")
+    expect(passage.get_by_text("Silver members get free standard shipping")).to_be_hidden()
+    passage.get_by_text("Show more").click()
+    expect(passage.get_by_text("Silver members get free standard shipping")).to_be_visible()
+    assert answer.locator("img").count() == 0  # the document's markup is not kept (only its text)
+    screenshot(chat, "chat-document.png")
+
+
 @pytest.fixture
 def other_origin():
     """assets/ served from a second localhost port: another origin than the bot's."""
