@@ -285,7 +285,7 @@ class Encoder:
 
     def count_tokens(self, text: str) -> int:
         """Tokens of ``text`` without the special ones (what a passage's size bound counts)."""
-        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+        return len(self.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])  # long: no warning
 
     def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
         """Token ids etc. for ``texts``, each after :attr:`prompt` (if the model has one)."""
