@@ -9,6 +9,7 @@ rebuilt the first time a swapped-in model is used.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Callable
@@ -51,8 +52,9 @@ class ServedModels:
         """Unit vectors of ``texts`` by ``encoder``: batched with the FAQ's searches when it is the
         FAQ's encoder (the documents are indexed with it), else directly."""
         faq = self.faq
-        if encoder is not faq.encoder:
-            return list(encoder.encode(texts))
+        if encoder is not faq.encoder:  # the documents' index kept the encoder the FAQ had when it was built
+            with self._device_lock if encoder.onnx_session is None else contextlib.nullcontext():
+                return list(encoder.encode(texts))
         batcher = self.embed_batcher
         if batcher is None or batcher.owner is not faq.encoder:
             batcher = self.embed_batcher = self._batcher(faq.encoder.encode, faq.encoder, faq.encoder)
