@@ -15,7 +15,8 @@ class TrainingArgs:
     base_model: str | None = None  # local model folder; None = the default MiniLM
     epochs: int = 3  # upper bound; early stopping may end sooner
     min_steps: int = 400  # small data sets run more epochs, at least this many optimizer steps before early stopping
-    max_epochs: int = 40  # cap on the epochs that min_steps may add
+    max_epochs: int = 10  # cap on the epochs that min_steps may add: more passes over a few hundred
+    # examples made the default bot overconfident (a bare product code read as an intent)
     batch_size: int = 32
     learning_rate: float = 5e-4  # LoRA weights
     head_learning_rate: float = 2e-3  # the head starts from a (soft) logistic regression
