@@ -187,7 +187,7 @@ def test_pdf_title_falls_back_to_the_stem(tmp_path):
 
 
 def test_pdf_line_joining_and_dehyphenation():
-    from retrieval.documents import _pdf_page_blocks
+    from retrieval.document_formats import _pdf_page_blocks
 
     text = "Delivery\nWe deliver to every ad-\ndress in the EU. Parcels\nare tracked.\nReturns are free.\n\u2022 Keep the box\n2. Print the label"
     blocks = _pdf_page_blocks(text, 4)
