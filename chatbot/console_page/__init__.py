@@ -78,7 +78,9 @@ def build_console(console: Console, preview_chat: gr.Blocks | None = None) -> gr
                 values.append(gr.Tab(visible=allowed))
                 values += tab.load() if allowed else [gr.update() for _ in tab.outputs]
                 first = first or (name if allowed else None)
-            opening = gr.Tabs(selected=first) if first else gr.update()  # the first tab the role may use
+            # the first tab the role may use; the page's own first tab is selected already, and
+            # selecting it again would undo a tab clicked while the page loaded
+            opening = gr.Tabs(selected=first) if first and first != tabs[0][0] else gr.update()
             return (*values, opening)
 
         outputs = [output for _, component, tab, _ in tabs for output in (component, *tab.outputs)] + [container]
