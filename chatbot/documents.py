@@ -1,15 +1,15 @@
-"""The help-centre documents the bot answers from: kept, indexed, added, replaced and removed.
+"""The help-centre documents the bot answers from: how they are kept and indexed.
 
 What is kept is the documents as read and split (``retrieval.documents``), one JSON file in the
 data folder (``docs/documents.json``), written whole or not at all; the originals are not kept.
 The passage index is cached beside it per passages and embedder, like the FAQ's, so a restart
 loads it and a change embeds only the passages whose text is new (``PassageIndex.updated``).
 
-Every change reads and checks every file first (all-or-nothing: one bad file and nothing is
-imported), then indexes, saves and swaps the new index into the bot in one reference
-assignment. A document whose id (its file name's slug) is already there is replaced, not
-duplicated. Another process (``python -m chatbot admin docs-add``) changes the same file; a
-serving process follows it (``chatbot.admin.documents.DocumentAdmin``, which makes the changes).
+Changes are ``chatbot.admin.documents.DocumentAdmin``'s: every file read and checked first
+(all-or-nothing), then indexed, saved and swapped into the bot in one reference assignment; a
+document whose id (its file name's slug) is already there is replaced, not duplicated. Another
+process (``python -m chatbot admin docs-add``) changes the same file, and a serving process
+follows it.
 
 Limits: a document must be in a language the serving model reads (:func:`unreadable_share`:
 more than :data:`MAX_UNKNOWN_SHARE` of its tokens unknown to the model's vocabulary is refused);
