@@ -240,7 +240,7 @@ def run_documents(faq: FaqSet, encoder: Encoder, max_queries: int | None) -> Faq
         ours.append(next((rank for rank, h in enumerate(hits, 1) if h.passage.id in good), TOP + 1))
         cosines = vectors @ vector
         dense.append(1 + int((cosines > max(cosines[i] for i, pid in enumerate(ids) if pid in good)).sum()))
-        if answers(hits, thresholds):
+        if answers(hits, thresholds.answer, thresholds.suggest):
             answered += 1
             right += hits[0].passage.id in good
         else:

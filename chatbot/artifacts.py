@@ -149,9 +149,13 @@ def active_faq_path(settings: Settings) -> Path:
     return uploaded if uploaded.is_file() else settings.faq_path
 
 
+def factory_name(settings: Settings) -> str:
+    """The configured FAISS factory as part of a folder name (an index folder is per factory)."""
+    return re.sub(r"[^A-Za-z0-9]+", "_", settings.index_factory)
+
+
 def faq_index_folder(settings: Settings, entries: list, encoder: Encoder) -> Path:
-    factory = re.sub(r"[^A-Za-z0-9]+", "_", settings.index_factory)
-    return settings.layout.faq_index(faq_hash(entries), encoder.fingerprint, factory)
+    return settings.layout.faq_index(faq_hash(entries), encoder.fingerprint, factory_name(settings))
 
 
 def cached_faq_index(settings: Settings, entries: list, encoder: Encoder, show_progress: bool = False) -> FaqIndex:

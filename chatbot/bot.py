@@ -513,7 +513,7 @@ class Bot:
         top = hits[0]
         trace["document"] = {"passage": top.passage.id, "score": round(top.score, 4), "answer_at": round(answer_at, 4)}
         reply = None
-        if answers(hits, dataclasses.replace(documents.thresholds, answer=answer_at, suggest=suggest_at)):
+        if answers(hits, answer_at, suggest_at):
             units = sentences(top.passage.text) or [top.passage.text]
             chosen = choose_sentences(query, units, np.asarray(self.models.embed(units, documents.encoder)))
             reply = self._document_reply(top, units, chosen, intent, prediction.confidence, trace)
@@ -532,8 +532,8 @@ class Bot:
         """The chosen sentences of a passage, then where they come from (template ``document_source``)."""
         shown = [units[i] for i in chosen]
         source = document_source(hit, shown)
-        where = source["label"] + (f", {hit.passage.anchor}" if hit.passage.anchor.startswith(("page", "第")) else "")
-        if hit.document.url:
+        where = source["place"]
+        if source["url"]:
             where += f" ({source['url']})"
         text = join_sentences(shown) + "\n\n" + self.domain.render("document_source", {"source": where})
         trace.setdefault("document", {}).update(passage=hit.passage.id, sentences=list(chosen))

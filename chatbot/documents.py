@@ -21,9 +21,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import re
 from pathlib import Path
 
+from chatbot.artifacts import factory_name
 from chatbot.settings import Settings
 from retrieval.documents import Document, Passage
 from retrieval.encoder import Encoder
@@ -61,8 +61,7 @@ def passages_hash(documents: list[Document]) -> str:
 
 
 def passage_index_folder(settings: Settings, documents: list[Document], encoder: Encoder) -> Path:
-    factory = re.sub(r"[^A-Za-z0-9]+", "_", settings.index_factory)
-    return settings.layout.passage_index(passages_hash(documents), encoder.fingerprint, factory)
+    return settings.layout.passage_index(passages_hash(documents), encoder.fingerprint, factory_name(settings))
 
 
 def cached_passage_index(
@@ -101,12 +100,3 @@ def unreadable_share(encoder: Encoder, text: str, sample_chars: int = 20_000) ->
     ids = tokenizer(text[:sample_chars], add_special_tokens=False)["input_ids"]
     unknown = tokenizer.unk_token_id
     return sum(i == unknown for i in ids) / len(ids) if ids and unknown is not None else 0.0
-
-
-def stamp(path: Path) -> tuple[int, int] | None:
-    """What tells that another process rewrote ``path``: its modification time and size."""
-    try:
-        stat = path.stat()
-    except FileNotFoundError:
-        return None
-    return stat.st_mtime_ns, stat.st_size

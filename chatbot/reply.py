@@ -60,8 +60,8 @@ def faq_source(hit: FaqHit) -> dict:
 
 
 def document_source(hit: PassageHit, shown: list[str]) -> dict:
-    """A passage that answered, as one of ``Reply.sources``: which document and section, the
-    link to it (the document's URL with the section's anchor, when it has a URL), the sentences
+    """A passage that answered, as one of ``Reply.sources``: which document and section (and
+    ``place``: with the page, for a PDF), the link to it (the document's URL with the section's anchor, when it has a URL), the sentences
     shown and the whole passage (for "show more")."""
     passage, document = hit.passage, hit.document
     url = document.url
@@ -75,6 +75,7 @@ def document_source(hit: PassageHit, shown: list[str]) -> dict:
         "section": passage.section,
         "anchor": passage.anchor,
         "label": hit.label,
+        "place": hit.label + (f", {passage.anchor}" if passage.anchor.startswith("page") else ""),
         "url": url,
         "score": round(hit.score, 4),
         "sentences": shown,

@@ -82,3 +82,13 @@ def damaged_files(folder: str | os.PathLike) -> list[str]:
     return [
         name for name, digest in sums.items() if not (folder / name).is_file() or file_sha256(folder / name) != digest
     ]
+
+
+def file_stamp(path: str | os.PathLike) -> tuple[int, int] | None:
+    """What tells that another process replaced ``path``: its modification time and size
+    (``None`` while it does not exist). A file renamed into place always changes it."""
+    try:
+        stat = Path(path).stat()
+    except FileNotFoundError:
+        return None
+    return stat.st_mtime_ns, stat.st_size

@@ -99,6 +99,11 @@ class Passage:
     anchor: str
     text: str
 
+    @property
+    def label(self) -> str:
+        """How the passage is named to a customer: the document's title and the section."""
+        return f"{self.title}{SECTION_SEPARATOR}{self.section}" if self.section else self.title
+
 
 @dataclass(frozen=True)
 class Document:

@@ -69,8 +69,7 @@ class PassageHit:
 
     @property
     def label(self) -> str:
-        """How the passage is named to a customer: the document's title and the section."""
-        return f"{self.document.title} > {self.passage.section}" if self.passage.section else self.document.title
+        return self.passage.label
 
 
 def passage_entry(passage: Passage) -> FaqEntry:
@@ -200,7 +199,7 @@ class PassageIndex:
         return loaded
 
 
-def answers(hits: list[PassageHit], thresholds: FaqThresholds) -> bool:
+def answers(hits: list[PassageHit], answer_at: float, suggest_at: float) -> bool:
     """Whether the best of ``hits`` (best first) answers: its score reaches the answer threshold,
     or it reaches the suggestion threshold and stands out from the next passage by as much as the
     two thresholds lie apart. The second way serves a question that one passage of a few alike
@@ -208,10 +207,10 @@ def answers(hits: list[PassageHit], thresholds: FaqThresholds) -> bool:
     if not hits:
         return False
     top = hits[0].score
-    if top >= thresholds.answer:
+    if top >= answer_at:
         return True
-    runner_up = hits[1].score if len(hits) > 1 else thresholds.suggest
-    return top >= thresholds.suggest and top - runner_up >= thresholds.answer - thresholds.suggest
+    runner_up = hits[1].score if len(hits) > 1 else suggest_at
+    return top >= suggest_at and top - runner_up >= answer_at - suggest_at
 
 
 def choose_sentences(

@@ -16,10 +16,10 @@ from chatbot.documents import (
     load_library,
     passage_index_folder,
     save_library,
-    stamp,
     unreadable_share,
 )
 from chatbot.store import Store
+from retrieval.atomic import file_stamp
 from retrieval.documents import Document, DocumentError, read_documents
 from retrieval.passages import PassageIndex
 from retrieval.rows import RowError
@@ -37,7 +37,7 @@ class DocumentAdmin:
         self.path = bot.settings.layout.documents
         self.max_bytes = bot.settings.max_upload_mb * 2**20
         self._lock = threading.Lock()
-        self._stamp = stamp(self.path)
+        self._stamp = file_stamp(self.path)
 
     def documents(self) -> list[Document]:
         return load_library(self.path)
@@ -87,7 +87,7 @@ class DocumentAdmin:
             merged = [incoming.pop(d.id, d) for d in current] + list(incoming.values())
             index = self._index(merged, show_progress)
             save_library(merged, self.path)
-            self._stamp = stamp(self.path)
+            self._stamp = file_stamp(self.path)
             self.bot.swap_documents(index)
         return {
             "added": [d.id for d in read if d.id not in known],
@@ -108,7 +108,7 @@ class DocumentAdmin:
             kept = [d for d in current if d.id not in ids]
             index = self._index(kept)
             save_library(kept, self.path)
-            self._stamp = stamp(self.path)
+            self._stamp = file_stamp(self.path)
             self.bot.swap_documents(index)
         return sorted(ids)
 
@@ -123,9 +123,8 @@ class DocumentAdmin:
         found = documents.passage(passage_id) if documents is not None and passage_id else None
         if found is None:  # the document was removed or changed since
             return None
-        passage, document = found
-        label = f"{document.title} > {passage.section}" if passage.section else document.title
-        return {"id": passage.id, "label": label, "text": passage.text}
+        passage, _ = found
+        return {"id": passage.id, "label": passage.label, "text": passage.text}
 
     def _index(self, documents: list[Document], show_progress: bool = False) -> PassageIndex | None:
         """The index of ``documents``: the serving one updated (only new texts embedded), or built."""
@@ -144,10 +143,10 @@ class DocumentAdmin:
 
     def sync_with_disk(self) -> list[str]:
         """Serves the documents another process saved; returns what it swapped."""
-        if stamp(self.path) == self._stamp:
+        if file_stamp(self.path) == self._stamp:
             return []
         with self._lock:
-            now = stamp(self.path)
+            now = file_stamp(self.path)
             if now == self._stamp:
                 return []
             self._stamp = now

@@ -27,6 +27,7 @@ from chatbot.artifacts import (
 from chatbot.bot import Bot
 from finetune.embedder import AdaptArgs, adapt_embedder, load_record
 from retrieval import FaqEntry, FaqError, FaqIndex, RowError, faq_hash, load_faq
+from retrieval.atomic import file_stamp
 from retrieval.faq import save_faq, validate_faq
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ class FaqAdmin:
         self.max_upload_bytes = bot.settings.max_upload_mb * 2**20
         self._lock = threading.Lock()
         self._active = self.settings.layout.active_faq
-        self._stamp = _stamp(self._active)  # of the FAQ file this process serves
+        self._stamp = file_stamp(self._active)  # of the FAQ file this process serves
         self.embedder = _name(self.embedders.current())  # the adapted embedder this process serves, None = base
 
     # -- the entries ------------------------------------------------------------------------------
@@ -111,7 +112,7 @@ class FaqAdmin:
         tmp = self._active.with_suffix(".json.tmp")
         save_faq(entries, tmp)
         tmp.replace(self._active)  # the FAQ served after a restart
-        self._stamp = _stamp(self._active)
+        self._stamp = file_stamp(self._active)
         self.bot.swap_faq(index)
 
     def _index(self, entries: list[FaqEntry], show_progress: bool = False) -> FaqIndex:
@@ -190,9 +191,9 @@ class FaqAdmin:
             except (KeyError, ValueError, OSError) as exc:
                 log.error("not serving the FAQ embedder %s set by another process: %s", embedder, exc)
                 self.embedder = embedder  # do not retry it every tick
-        if _stamp(self._active) != self._stamp:
+        if file_stamp(self._active) != self._stamp:
             with self._lock:
-                stamp = _stamp(self._active)
+                stamp = file_stamp(self._active)
                 if stamp != self._stamp:
                     try:
                         entries = load_faq(active_faq_path(self.settings))
@@ -207,11 +208,3 @@ class FaqAdmin:
 
 def _name(path: Path | None) -> str | None:
     return None if path is None else path.name
-
-
-def _stamp(path: Path) -> tuple[int, int] | None:
-    try:
-        stat = path.stat()
-    except FileNotFoundError:
-        return None
-    return stat.st_mtime_ns, stat.st_size

@@ -126,9 +126,7 @@ class ChatEvents:
         (linked when the document has a web address), and the whole passage behind *Show more*.
         The document's words are shown as text: no markup of theirs is rendered."""
         source = reply.sources[0]
-        where = as_text(source["label"])
-        if source["anchor"].startswith("page"):
-            where += ", " + as_text(source["anchor"])
+        where = as_text(source["place"])
         if source["url"].startswith(("https://", "http://")):
             where = f"[{where}](<{source['url'].replace('>', '%3E')}>)"
         return (
